@@ -1,0 +1,53 @@
+# The project's verbs. Every target that needs the environment depends on `setup`.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export DBT_PROFILES_DIR := $(CURDIR)/profiles
+export WAREHOUSE_PATH ?= warehouse/student_behavior.duckdb
+DBT := $(BIN)/dbt
+TEST_DATA := data/test_sample
+TEST_WAREHOUSE := warehouse/test.duckdb
+
+.PHONY: help setup run test test-python test-dbt lint docs clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $(STAMP)
+
+setup: $(STAMP) ## create .venv from the pinned requirements (fast when nothing changed)
+
+run: setup ## generate a sample, load it, dbt build, print a summary
+	$(BIN)/python -m ingest run
+
+test: setup ## every test: pytest, dbt build on a small sample, sqlfluff
+	$(MAKE) --no-print-directory test-python
+	$(MAKE) --no-print-directory test-dbt
+	$(MAKE) --no-print-directory lint
+
+test-python: setup ## pytest for ingest (loads, rejections, reconciliation)
+	$(BIN)/python -m pytest tests/python
+
+test-dbt: setup ## dbt build (models, data tests, unit tests) on a small generated sample
+	rm -rf $(TEST_DATA) $(TEST_WAREHOUSE)
+	$(BIN)/python -m ingest generate --students 150 --days 7 --seed 7 --out $(TEST_DATA)
+	WAREHOUSE_PATH=$(TEST_WAREHOUSE) $(BIN)/python -m ingest files $(TEST_DATA)
+	WAREHOUSE_PATH=$(TEST_WAREHOUSE) $(DBT) build --fail-fast
+
+lint: setup ## sqlfluff on models, macros, tests and analyses
+	WAREHOUSE_PATH=$(TEST_WAREHOUSE) $(BIN)/sqlfluff lint models tests/singular analyses
+
+docs: setup ## build the dbt docs site into target/
+	$(DBT) docs generate
+	@echo "docs: serve with '$(DBT) docs serve --profiles-dir profiles' or open target/index.html"
+
+clean: ## remove generated data, warehouse and dbt artifacts (keeps .venv)
+	rm -rf data warehouse target logs dbt_packages

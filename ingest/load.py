@@ -1,0 +1,175 @@
+"""Land raw event files in `raw.events` with dlt, through Arrow batches, exactly once per file."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pyarrow as pa
+
+from ingest.raw_files import RawFile, discover, fingerprint, read_lines
+from ingest.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PIPELINE_NAME = "student_behavior_raw"
+DATASET = "raw"
+
+LOADED_AT_TYPE = pa.timestamp("us", tz="UTC")
+EVENTS_SCHEMA = pa.schema([
+    pa.field("raw_line", pa.string(), nullable=False),
+    pa.field("source_file", pa.string(), nullable=False),
+    pa.field("line_number", pa.int64(), nullable=False),
+    pa.field("loaded_at", LOADED_AT_TYPE, nullable=False),
+])
+LOADED_FILES_SCHEMA = pa.schema([
+    pa.field("source_file", pa.string(), nullable=False),
+    pa.field("sha256", pa.string(), nullable=False),
+    pa.field("size_bytes", pa.int64(), nullable=False),
+    pa.field("rows", pa.int64(), nullable=False),
+    pa.field("loaded_at", LOADED_AT_TYPE, nullable=False),
+])
+
+
+@dataclass
+class LoadReport:
+    files_loaded: list[str] = field(default_factory=list)
+    files_skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, where it was loaded before)
+    rows: int = 0
+    bytes_read: int = 0
+    seconds: float = 0.0
+    load_id: str | None = None
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+
+def _pipeline(settings: Settings):  # type: ignore[no-untyped-def]
+    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+    # dlt adds `_dlt_load_id` to Arrow tables only when asked to.
+    os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
+    os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
+    import dlt
+
+    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    return dlt.pipeline(
+        pipeline_name=PIPELINE_NAME,
+        destination=dlt.destinations.duckdb(str(settings.warehouse_path)),
+        dataset_name=DATASET,
+        pipelines_dir=str(settings.pipelines_dir),
+        progress=None,
+    )
+
+
+def _already_loaded(pipeline) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """sha256 -> file it was loaded from, for every file in `raw.loaded_files`."""
+    from dlt.destinations.exceptions import DatabaseUndefinedRelation
+
+    try:
+        with pipeline.sql_client() as client:
+            rows = client.execute_sql("select sha256, source_file from loaded_files")
+    except DatabaseUndefinedRelation:
+        return {}
+    return {sha: source for sha, source in rows or []}
+
+
+class _Progress:
+    def __init__(self, total_files: int, enabled: bool) -> None:
+        self.total_files = total_files
+        self.enabled = enabled and total_files > 0
+        self.started = time.monotonic()
+        self.rows = 0
+        self.files = 0
+
+    def update(self, rows: int = 0, files: int = 0) -> None:
+        self.rows += rows
+        self.files += files
+        if self.enabled:
+            elapsed = time.monotonic() - self.started
+            print(f"\rload: {self.files}/{self.total_files} files, {self.rows:,} lines, {elapsed:.1f}s",
+                  end="", file=sys.stderr, flush=True)
+
+    def done(self) -> None:
+        if self.enabled:
+            print(file=sys.stderr)
+
+
+def _event_batches(files: list[RawFile], loaded_at: datetime, report: LoadReport,
+                   progress: _Progress, file_rows: dict[str, int]) -> Iterator[pa.Table]:
+    stamp = pa.scalar(loaded_at, type=LOADED_AT_TYPE)
+    for raw_file in files:
+        source = str(raw_file.path)
+        rows = 0
+        for table in read_lines(raw_file.path):
+            count = table.num_rows
+            rows += count
+            yield pa.Table.from_arrays(
+                [table["raw_line"], pa.array([source] * count, pa.string()), table["line_number"],
+                 pa.repeat(stamp, count)],
+                schema=EVENTS_SCHEMA,
+            )
+            progress.update(rows=count)
+        file_rows[source] = rows
+        report.rows += rows
+        report.bytes_read += raw_file.size_bytes
+        progress.update(files=1)
+
+
+def _file_table(files: list[RawFile], file_rows: dict[str, int], loaded_at: datetime) -> pa.Table:
+    return pa.Table.from_arrays(
+        [pa.array([str(f.path) for f in files], pa.string()),
+         pa.array([f.sha256 for f in files], pa.string()),
+         pa.array([f.size_bytes for f in files], pa.int64()),
+         pa.array([file_rows[str(f.path)] for f in files], pa.int64()),
+         pa.array([loaded_at] * len(files), LOADED_AT_TYPE)],
+        schema=LOADED_FILES_SCHEMA,
+    )
+
+
+def load_files(paths: list[str], settings: Settings, show_progress: bool = True) -> LoadReport:
+    """Load every event file under `paths` that is not in the warehouse yet."""
+    import dlt
+
+    started = time.monotonic()
+    report = LoadReport()
+    candidates = discover(paths)
+    pipeline = _pipeline(settings)
+    known = _already_loaded(pipeline)
+    todo: list[RawFile] = []
+    seen_now: dict[str, str] = {}
+    for path in candidates:
+        raw_file = fingerprint(path)
+        previous = known.get(raw_file.sha256) or seen_now.get(raw_file.sha256)
+        if previous:
+            report.files_skipped.append((str(path), previous))
+            continue
+        seen_now[raw_file.sha256] = str(path)
+        todo.append(raw_file)
+    if not todo:
+        report.seconds = time.monotonic() - started
+        return report
+
+    loaded_at = datetime.now(timezone.utc)
+    progress = _Progress(len(todo), show_progress)
+    file_rows: dict[str, int] = {}
+
+    @dlt.resource(name="events", write_disposition="append")
+    def events() -> Iterator[pa.Table]:
+        yield from _event_batches(todo, loaded_at, report, progress, file_rows)
+        # The bookkeeping rows go last, once every file's line count is known.
+        yield dlt.mark.with_table_name(_file_table(todo, file_rows, loaded_at), "loaded_files")
+
+    info = pipeline.run(events())
+    progress.done()
+    info.raise_on_failed_jobs()
+    report.load_id = info.loads_ids[0] if info.loads_ids else None
+    report.files_loaded = [str(f.path) for f in todo]
+    report.seconds = time.monotonic() - started
+    return report

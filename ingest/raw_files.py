@@ -1,0 +1,136 @@
+"""Finding raw event files and cutting them into Arrow batches of exact lines."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+EVENT_SUFFIXES = (".jsonl", ".ndjson", ".json")
+BLOCK_BYTES = 64 * 1024 * 1024
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+class InputError(Exception):
+    """A problem with the user's input that they can fix; printed without a traceback."""
+
+
+@dataclass(frozen=True)
+class RawFile:
+    path: Path
+    size_bytes: int
+    sha256: str
+
+
+def is_event_file(path: Path) -> bool:
+    name = path.name.lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    return name.endswith(EVENT_SUFFIXES)
+
+
+def discover(paths: list[str]) -> list[Path]:
+    """Every event file under the given files or folders, sorted, without repeats."""
+    found: dict[Path, None] = {}
+    for given in paths:
+        path = Path(given)
+        if not path.exists():
+            raise InputError(f"{given}: no such file or folder")
+        if path.is_dir():
+            for child in sorted(p for p in path.rglob("*") if p.is_file() and is_event_file(p)):
+                found[child.resolve()] = None
+        elif is_event_file(path):
+            found[path.resolve()] = None
+        else:
+            raise InputError(f"{given}: not an event file (expected .jsonl, .ndjson or .json, optionally .gz)")
+    return sorted(found)
+
+
+def fingerprint(path: Path) -> RawFile:
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(8 * 1024 * 1024):
+            digest.update(chunk)
+            size += len(chunk)
+    return RawFile(path=path, size_bytes=size, sha256=digest.hexdigest())
+
+
+def _open_decompressed(path: Path) -> Iterator[bytes]:
+    """Blocks of the file's bytes, gunzipped when the file is gzip (by its magic number)."""
+    with open(path, "rb") as handle:
+        is_gzip = handle.read(2) == GZIP_MAGIC
+    try:
+        opener = gzip.open if is_gzip else open
+        with opener(path, "rb") as stream:
+            while block := stream.read(BLOCK_BYTES):
+                yield block
+    except (OSError, EOFError, zlib.error) as error:
+        raise InputError(f"{path}: cannot read the file ({error}); is it a complete gzip file?") from error
+
+
+def _to_text(lines: pa.Array) -> pa.Array:
+    """Binary lines as UTF-8 text; invalid bytes (rare) become U+FFFD so the line still lands."""
+    try:
+        text = pc.cast(lines, pa.large_string())
+    except pa.ArrowInvalid:
+        text = pa.array([b.decode("utf-8", errors="replace") for b in lines.to_pylist()], type=pa.large_string())
+    return pc.cast(pc.utf8_rtrim(text, characters="\r"), pa.string())
+
+
+def _split_lines(block: bytes) -> pa.Array:
+    parts = pc.split_pattern(pa.array([block], type=pa.large_binary()), pattern=b"\n")
+    return parts.flatten()
+
+
+def _json_array_lines(path: Path) -> list[bytes] | None:
+    """A `.json` file holding one JSON array lands element by element; None if it is not one."""
+    name = path.name.lower().removesuffix(".gz")
+    if not name.endswith(".json"):
+        return None
+    data = b"".join(_open_decompressed(path))
+    if not data.lstrip()[:1] == b"[":
+        return None
+    try:
+        elements = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+    return [orjson.dumps(element) for element in elements]
+
+
+def read_lines(path: Path) -> Iterator[pa.Table]:
+    """Tables of (raw_line, line_number), line numbers starting at 1.
+
+    Every line lands, blank or not; only the final newline of the file ends no line.
+    """
+    array_lines = _json_array_lines(path)
+    if array_lines is not None:
+        lines = pa.array(array_lines, type=pa.large_binary())
+        yield pa.table({"raw_line": _to_text(lines), "line_number": pa.array(range(1, len(lines) + 1), pa.int64())})
+        return
+    carry = b""
+    next_line = 1
+    for block in _open_decompressed(path):
+        data = carry + block
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            carry = data
+            continue
+        carry = data[cut + 1 :]
+        lines = _split_lines(data[:cut])
+        count = len(lines)
+        yield pa.table({
+            "raw_line": _to_text(lines),
+            "line_number": pa.array(range(next_line, next_line + count), pa.int64()),
+        })
+        next_line += count
+    if carry:
+        lines = pa.array([carry], type=pa.large_binary())
+        yield pa.table({"raw_line": _to_text(lines), "line_number": pa.array([next_line], pa.int64())})

@@ -1,0 +1,90 @@
+{#- JSON access, which every engine spells differently.
+
+    `json_object_fields(text_or_json, keys)` parses once and returns a struct with one JSON
+    value per top-level key (NULL when the key is absent or the input is not a JSON object;
+    for text input, NULL when it is not valid JSON). The other macros read one such value:
+    `json_kind` answers string, number, boolean, null, object, array (NULL when absent),
+    `json_text` gives strings unquoted and anything else as JSON text. -#}
+
+{% macro json_object_fields(value, keys, from_text=true) -%}
+    {{ return(adapter.dispatch('json_object_fields')(value, keys, from_text)) }}
+{%- endmacro %}
+
+{% macro default__json_object_fields(value, keys, from_text) -%}
+    {%- set doc = 'safe.parse_json(' ~ value ~ ')' if from_text else value -%}
+    case when json_type({{ doc }}) = 'object' then struct(
+        {%- for key in keys %}
+        json_query({{ doc }}, '$.{{ key }}') as {{ key }}{{ "," if not loop.last }}
+        {%- endfor %}
+    ) end
+{%- endmacro %}
+
+{% macro duckdb__json_object_fields(value, keys, from_text) -%}
+    {%- set spec = '{' ~ (keys | map('tojson') | join(': "JSON", ')) ~ ': "JSON"}' -%}
+    {%- if from_text -%}
+    {#- Valid JSON that starts with `{` is an object; `try` turns invalid JSON into NULL. -#}
+    case when ltrim({{ value }}, ' ' || chr(9) || chr(10) || chr(13)) like '{{ "{%" }}'
+        then try(json_transform({{ value }}, '{{ spec }}')) end
+    {%- else -%}
+    case when json_type({{ value }}) = 'OBJECT' then json_transform({{ value }}, '{{ spec }}') end
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro json_kind(value) -%}
+    {{ return(adapter.dispatch('json_kind')(value)) }}
+{%- endmacro %}
+
+{% macro default__json_kind(value) -%}
+    json_type({{ value }})
+{%- endmacro %}
+
+{% macro duckdb__json_kind(value) -%}
+    case json_type({{ value }})
+        when 'VARCHAR' then 'string'
+        when 'BIGINT' then 'number'
+        when 'UBIGINT' then 'number'
+        when 'DOUBLE' then 'number'
+        when 'HUGEINT' then 'number'
+        when 'BOOLEAN' then 'boolean'
+        when 'NULL' then 'null'
+        when 'OBJECT' then 'object'
+        when 'ARRAY' then 'array'
+    end
+{%- endmacro %}
+
+{% macro json_text(value) -%}
+    {{ return(adapter.dispatch('json_text')(value)) }}
+{%- endmacro %}
+
+{% macro default__json_text(value) -%}
+    coalesce(json_value({{ value }}), to_json_string({{ value }}))
+{%- endmacro %}
+
+{% macro duckdb__json_text(value) -%}
+    ({{ value }} ->> '$')
+{%- endmacro %}
+
+{% macro json_number(value) -%}
+    {{ return(adapter.dispatch('json_number')(value)) }}
+{%- endmacro %}
+
+{% macro default__json_number(value) -%}
+    safe.float64({{ value }})
+{%- endmacro %}
+
+{% macro duckdb__json_number(value) -%}
+    case when json_type({{ value }}) in ('BIGINT', 'UBIGINT', 'DOUBLE', 'HUGEINT')
+        then try_cast({{ value }} ->> '$' as double) end
+{%- endmacro %}
+
+{% macro json_boolean(value) -%}
+    {{ return(adapter.dispatch('json_boolean')(value)) }}
+{%- endmacro %}
+
+{% macro default__json_boolean(value) -%}
+    safe.bool({{ value }})
+{%- endmacro %}
+
+{% macro duckdb__json_boolean(value) -%}
+    case when json_type({{ value }}) = 'BOOLEAN' then cast({{ value }} ->> '$' as boolean) end
+{%- endmacro %}
