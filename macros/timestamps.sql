@@ -3,7 +3,7 @@
 {#- ISO 8601 date-time with an optional offset (`Z`, `+02:00`, `+0200`, `+02`); no offset
     means UTC. Anything else, including epoch numbers and date-only text, is not accepted. -#}
 {% macro iso_timestamp_pattern() -%}
-    {{- return("^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]{1,9})?)?([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)?$") -}}
+    {{- return("[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]{1,9})?)?([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)?") -}}
 {%- endmacro %}
 
 {% macro parse_event_timestamp(text) -%}
@@ -11,13 +11,18 @@
 {%- endmacro %}
 
 {% macro default__parse_event_timestamp(text) -%}
-    case when regexp_contains({{ text }}, r'{{ iso_timestamp_pattern() }}')
+    case when {{ regex_full_match(text, iso_timestamp_pattern()) }}
         then safe_cast(replace(upper({{ text }}), ',', '.') as timestamp) end
 {%- endmacro %}
 
 {% macro duckdb__parse_event_timestamp(text) -%}
-    case when regexp_full_match({{ text }}, '{{ iso_timestamp_pattern() }}')
-        then try_cast(replace(upper({{ text }}), ',', '.') as timestamptz) end
+    {#- A naive time is read as UTC, whatever the session's time zone. -#}
+    case
+        when not {{ regex_full_match(text, iso_timestamp_pattern()) }} then null
+        when regexp_matches({{ text }}, '([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)$')
+            then try_cast(replace(upper({{ text }}), ',', '.') as timestamptz)
+        else timezone('UTC', try_cast(replace(upper({{ text }}), ',', '.') as timestamp))
+    end
 {%- endmacro %}
 
 {% macro to_reporting_date(ts) -%}
