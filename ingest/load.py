@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from ingest.raw_files import RawFile, discover, fingerprint, read_lines
+from ingest.raw_files import InputError, RawFile, discover, fingerprint, read_lines
 from ingest.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -133,6 +133,16 @@ def _file_table(files: list[RawFile], file_rows: dict[str, int], loaded_at: date
     )
 
 
+def _explain(error: BaseException) -> Exception:
+    """The user's problem inside dlt's wrapping, or a load error that says what to do."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, InputError):
+            return InputError(f"{cause} Nothing from this run was loaded.")
+        cause = cause.__cause__ or cause.__context__
+    return InputError(f"the load failed and nothing from this run was loaded: {error}")
+
+
 def load_files(paths: list[str], settings: Settings, show_progress: bool = True) -> LoadReport:
     """Load every event file under `paths` that is not in the warehouse yet."""
     import dlt
@@ -166,7 +176,11 @@ def load_files(paths: list[str], settings: Settings, show_progress: bool = True)
         # The bookkeeping rows go last, once every file's line count is known.
         yield dlt.mark.with_table_name(_file_table(todo, file_rows, loaded_at), "loaded_files")
 
-    info = pipeline.run(events())
+    try:
+        info = pipeline.run(events())
+    except Exception as error:  # dlt wraps whatever went wrong in its own step exceptions
+        progress.done()
+        raise _explain(error) from error
     progress.done()
     info.raise_on_failed_jobs()
     report.load_id = info.loads_ids[0] if info.loads_ids else None

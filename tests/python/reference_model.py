@@ -87,6 +87,7 @@ class CleanedEvent:
     ts: datetime
     date: date
     device_type: str
+    device_hint: str | None  # the valid client hint, None when device_type came from the user agent
     watched_seconds: float | None
     session_id: str = ""
 
@@ -330,11 +331,14 @@ def device_from_user_agent(user_agent: Any) -> str:
     return "unknown"
 
 
-def device_type(context: Mapping[str, Any]) -> str:
+def device_hint(context: Mapping[str, Any]) -> str | None:
+    """`context.device_type` when it is one of the device types (any letter case)."""
     hint = context.get("device_type")
-    if isinstance(hint, str) and hint.strip().lower() in DEVICE_TYPES - {"unknown"}:
-        return hint.strip().lower()
-    return device_from_user_agent(context.get("user_agent"))
+    return hint.lower() if isinstance(hint, str) and hint.lower() in DEVICE_TYPES else None
+
+
+def device_type(context: Mapping[str, Any]) -> str:
+    return device_hint(context) or device_from_user_agent(context.get("user_agent"))
 
 
 def watched_seconds(event: ValidEvent) -> float | None:
@@ -345,7 +349,8 @@ def watched_seconds(event: ValidEvent) -> float | None:
 def clean(event: ValidEvent, salt: str = DEMO_SALT) -> CleanedEvent:
     return CleanedEvent(event_id=event.event_id, student_hash=student_hash(event.student_id, salt),
                         event_type=event.event_type, ts=event.ts, date=event.ts.date(),
-                        device_type=device_type(event.context), watched_seconds=watched_seconds(event))
+                        device_type=device_type(event.context), device_hint=device_hint(event.context),
+                        watched_seconds=watched_seconds(event))
 
 
 # --------------------------------------------------------------------------- pipeline

@@ -8,11 +8,23 @@ with raw_events as (
 ),
 
 outcomes as (
-    select source_file, line_number, 'cleaned' as outcome from {{ ref('events_cleaned') }}
+    select
+        source_file,
+        line_number,
+        'cleaned' as outcome
+    from {{ ref('events_cleaned') }}
     union all
-    select source_file, line_number, 'rejected' as outcome from {{ ref('events_rejected') }}
+    select
+        source_file,
+        line_number,
+        'rejected' as outcome
+    from {{ ref('events_rejected') }}
     union all
-    select source_file, line_number, 'duplicate' as outcome from {{ ref('events_duplicates') }}
+    select
+        source_file,
+        line_number,
+        'duplicate' as outcome
+    from {{ ref('events_duplicates') }}
 ),
 
 outcomes_per_record as (
@@ -41,9 +53,15 @@ unexplained_outcomes as (
     where raw_events.source_file is null
 )
 
-select source_file, line_number, outcome_count
+select
+    source_file,
+    line_number,
+    outcome_count
 from outcomes_per_record
 where outcome_count != 1
 union all
-select source_file, line_number, outcome_count
+select
+    source_file,
+    line_number,
+    outcome_count
 from unexplained_outcomes

@@ -30,7 +30,7 @@ final as (
         {{ seconds_between('session_bounds.session_start', 'session_bounds.session_end') }}
             as session_duration_seconds,
         session_bounds.events_count,
-        session_devices.device_type as device_type,
+        session_devices.device_type,
         session_devices.device_type in ('mobile', 'tablet') as is_mobile,
         {{ to_reporting_date('session_bounds.session_start') }} as date
     from session_bounds

@@ -10,7 +10,9 @@
     'video_duration_seconds', 'position_seconds', 'quiz_id', 'is_correct',
     'selected_option', 'time_spent_seconds', 'attempt_number', 'assignment_id', 'on_time',
 ] -%}
-{%- set context_keys = ['user_agent', 'ip', 'platform', 'app_version', 'device_type'] -%}
+{%- set context_keys = ['user_agent', 'ip', 'platform', 'app_version', 'device_type'] %}
+-- Fields are read from parsed structs (`doc.event_id`), which sqlfluff takes for table references.
+-- noqa: disable=RF01,RF03,AL09
 
 with raw_events as (
     select * from {{ source('raw', 'events') }}
@@ -68,9 +70,9 @@ typed as (
         {{ json_text('doc.question_id') }} as question_id,
         {{ json_kind('doc.metadata') }} as metadata_kind,
         doc.metadata as metadata,
-        {% for key in metadata_keys -%}
-        {{ json_kind('meta.' ~ key) }} as {{ key }}_kind,
-        {% endfor -%}
+        {%- for key in metadata_keys %}
+            {{ json_kind('meta.' ~ key) }} as {{ key }}_kind,
+        {%- endfor %}
         {{ json_number('meta.scroll_depth') }} as scroll_depth_sent,
         {{ json_number('meta.duration_seconds') }} as duration_seconds,
         {{ json_text('meta.video_id') }} as video_id,

@@ -1,0 +1,25 @@
+"""Running dbt from Python as a subprocess of this environment, with the project's profiles."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from ingest.settings import Settings
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def dbt_executable() -> str:
+    candidate = Path(sys.executable).parent / "dbt"
+    return str(candidate) if candidate.exists() else "dbt"
+
+
+def run_dbt(args: list[str], settings: Settings) -> int:
+    """Run `dbt <args>` in the project with WAREHOUSE_PATH pointing at the settings' warehouse."""
+    env = dict(os.environ)
+    env["WAREHOUSE_PATH"] = str(settings.warehouse_path.resolve())
+    env.setdefault("DBT_PROFILES_DIR", str(PROJECT_DIR / "profiles"))
+    return subprocess.run([dbt_executable(), *args], cwd=PROJECT_DIR, env=env, check=False).returncode
