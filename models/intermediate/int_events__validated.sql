@@ -4,7 +4,6 @@
     that applies, in the contract's order, or else kept/duplicate by the duplicate rule.
     Still one row per raw record, which makes `raw = cleaned + rejected + duplicates`
     checkable. Personal data leaves here: the raw IP is not carried on. -#}
-{%- set video_types = "('video_play', 'video_pause', 'video_progress', 'video_complete')" -%}
 
 with staged_events as (
     select * from {{ ref('stg_raw__events') }}
@@ -57,7 +56,7 @@ checked as (
                     )
                 )
                 or (
-                    event_type in {{ video_types }} and (
+                    event_type in {{ video_event_types() }} and (
                         coalesce(video_id_kind, 'null') not in ('null', 'string')
                         or coalesce(watched_seconds_kind, 'null') not in ('null', 'number')
                         or watched_seconds < 0
@@ -140,10 +139,10 @@ final as (
             else scroll_depth_sent
         end as scroll_depth,
         case when event_type = 'page_view' then duration_seconds end as duration_seconds,
-        case when event_type in {{ video_types }} then watched_seconds end as watched_seconds,
-        case when event_type in {{ video_types }} then video_id end as video_id,
-        case when event_type in {{ video_types }} then video_duration_seconds end as video_duration_seconds,
-        case when event_type in {{ video_types }} then position_seconds end as position_seconds,
+        case when event_type in {{ video_event_types() }} then watched_seconds end as watched_seconds,
+        case when event_type in {{ video_event_types() }} then video_id end as video_id,
+        case when event_type in {{ video_event_types() }} then video_duration_seconds end as video_duration_seconds,
+        case when event_type in {{ video_event_types() }} then position_seconds end as position_seconds,
         case when event_type = 'quiz_attempt' then is_correct end as is_correct,
         case when event_type = 'quiz_attempt' then selected_option end as selected_option,
         case when event_type = 'quiz_attempt' then time_spent_seconds end as time_spent_seconds,

@@ -155,8 +155,8 @@ def session_id(student_hash_: str, start: datetime) -> str:
 
 
 def parse_timestamp(text: str) -> datetime | None:
-    """The UTC instant of an ISO 8601 date-time, or None when it is not one."""
-    match = TIMESTAMP_RE.fullmatch(text.strip())
+    """The UTC instant of an ISO 8601 date-time, or None when it is not one (no surrounding spaces)."""
+    match = TIMESTAMP_RE.fullmatch(text)
     if match is None:
         return None
     fraction = (match["f"] or "")[:6].ljust(6, "0")
@@ -178,6 +178,7 @@ def parse_timestamp(text: str) -> datetime | None:
 
 
 def parse_object(raw_line: str) -> dict[str, Any]:
+    """The line as a JSON object (RFC 8259: NaN, Infinity and numbers beyond a double are not JSON)."""
     try:
         value = orjson.loads(raw_line)
     except orjson.JSONDecodeError:

@@ -12,7 +12,7 @@ events_by_day as (
         student_hash,
         sum(case when event_type = 'page_view' then 1 else 0 end) as pages_viewed,
         sum(case when event_type = 'quiz_attempt' then 1 else 0 end) as quizzes_attempted,
-        coalesce(sum(case when event_type like 'video\_%' escape '\' then watched_seconds end), 0)
+        coalesce(sum(case when event_type in {{ video_event_types() }} then watched_seconds end), 0)
             as videos_watched_seconds,
         sum(case when event_type = 'submit_assignment' then 1 else 0 end) as assignments_submitted
     from cleaned_events
