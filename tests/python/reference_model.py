@@ -357,9 +357,12 @@ def clean(event: ValidEvent, salt: str = DEMO_SALT) -> CleanedEvent:
 # --------------------------------------------------------------------------- pipeline
 
 
-def classify(records: Iterable[RawRecord], aliases: Mapping[str, str]) -> tuple[dict[tuple[str, int], str], list[ValidEvent]]:
+Classification = dict[tuple[str, int], str]
+
+
+def classify(records: Iterable[RawRecord], aliases: Mapping[str, str]) -> tuple[Classification, list[ValidEvent]]:
     """Every record's fate, and the kept events (the first loaded of each event_id)."""
-    classification: dict[tuple[str, int], str] = {}
+    classification: Classification = {}
     valid: list[ValidEvent] = []
     for record in records:
         try:

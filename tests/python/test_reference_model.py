@@ -82,7 +82,8 @@ def edge_lines(day: date) -> tuple[list[str], list[str], list[str]]:
         # An invalid record is never the kept copy: edge_b's valid copy wins.
         _event("edge-dup-2", "edge-dup", "video_progress", f"{d}T09:01:00Z", metadata={**video, "watched_seconds": -1}),
         # Loaded first wins over an earlier file name (aaa_late.jsonl, second load).
-        _event("edge-dup-3", "edge-dup", "video_complete", f"{d}T09:02:00Z", metadata={**video, "watched_seconds": 7.5}),
+        _event("edge-dup-3", "edge-dup", "video_complete", f"{d}T09:02:00Z",
+               metadata={**video, "watched_seconds": 7.5}),
         # Rejection reasons, in order.
         "[1, 2, 3]",
         "42",
@@ -131,7 +132,8 @@ def edge_lines(day: date) -> tuple[list[str], list[str], list[str]]:
     b: list[dict[str, Any] | str] = [
         _event("edge-dup-1", "edge-dup", "video_play", f"{d}T09:05:00Z", metadata={**video, "watched_seconds": 99}),
         _event("edge-dup-2", "edge-dup", "video_progress", f"{d}T09:01:00Z", metadata={**video, "watched_seconds": 20}),
-        _event("edge-dup-b-only", "edge-dup", "video_pause", f"{d}T09:03:00Z", metadata={**video, "watched_seconds": 0}),
+        _event("edge-dup-b-only", "edge-dup", "video_pause", f"{d}T09:03:00Z",
+               metadata={**video, "watched_seconds": 0}),
     ]
     late: list[dict[str, Any] | str] = [
         _event("edge-dup-3", "edge-dup", "video_complete", f"{d}T09:02:30Z", metadata={**video, "watched_seconds": 50}),
@@ -152,7 +154,8 @@ def probe_lines(day: date) -> list[str]:
     head = f'"student_id": "{PROBE_STUDENT}", "timestamp": "{day.isoformat()}T08:00:00Z"'
     return [
         f'{{"event_id": "probe-nan-login", "event_type": "login", {head}, "metadata": {{"note": NaN}}}}',
-        f'{{"event_id": "probe-inf-duration", "event_type": "page_view", {head}, "metadata": {{"duration_seconds": Infinity}}}}',
+        f'{{"event_id": "probe-inf-duration", "event_type": "page_view", {head}, '
+        f'"metadata": {{"duration_seconds": Infinity}}}}',
         f'{{"event_id": "probe-nan-scroll", "event_type": "page_view", {head}, "metadata": {{"scroll_depth": NaN}}}}',
     ]
 
@@ -397,7 +400,8 @@ def test_session_device_type(built: Built) -> None:
     first = _first_events(built)
     dbt_device = {row[0]: row[1] for row in dbt_rows}
     from_user_agent = [sid for sid in first if first[sid].device_hint is None]
-    unparsed = [sid for sid in from_user_agent if dbt_device.get(sid) == "unknown" and first[sid].device_type != "unknown"]
+    unparsed = [sid for sid in from_user_agent
+                if dbt_device.get(sid) == "unknown" and first[sid].device_type != "unknown"]
     hinted_ok = all(dbt_device.get(sid) == first[sid].device_hint for sid in first if first[sid].device_hint)
     if hinted_ok and len(problems) == len(unparsed):
         pytest.xfail(f"dbt does not parse the user agent (metrics.md: 'else parsed from the user agent'): "
