@@ -22,9 +22,16 @@
 {% macro duckdb__json_object_fields(value, keys, from_text) -%}
     {%- set spec = '{' ~ (keys | map('tojson') | join(': "JSON", ')) ~ ': "JSON"}' -%}
     {%- if from_text -%}
-    {#- Valid JSON that starts with `{` is an object; `try` turns invalid JSON into NULL. -#}
-    case when ltrim({{ value }}, ' ' || chr(9) || chr(10) || chr(13)) like '{{ "{%" }}'
-        then try(json_transform({{ value }}, '{{ spec }}')) end
+    {#- Valid JSON that starts with `{` is an object; `try` turns invalid JSON into NULL.
+        DuckDB's reader also accepts the non-JSON numbers NaN and Infinity: refuse them. -#}
+    case
+        when ltrim({{ value }}, concat(' ', chr(9), chr(10), chr(13))) not like '{{ "{%" }}' then null
+        when
+            (contains({{ value }}, 'NaN') or contains({{ value }}, 'Infinity'))
+            and regexp_matches({{ value }}, '[:\[,][[:space:]]*-?(NaN|Infinity)[[:space:]]*[,}\]]')
+            then null
+        else try(json_transform({{ value }}, '{{ spec }}'))
+    end
     {%- else -%}
     case when json_type({{ value }}) = 'OBJECT' then json_transform({{ value }}, '{{ spec }}') end
     {%- endif -%}

@@ -16,18 +16,18 @@ checked as (
             when not is_json_object then 'malformed_json'
             when
                 coalesce(event_id_kind, 'null') != 'string'
-                or trim(event_id) = ''
+                or {{ is_blank('event_id') }}
                 or length(event_id) > 64
                 then 'missing_event_id'
             when student_hash is null then 'missing_student_id'
             when
                 coalesce(event_type_kind, 'null') = 'null'
-                or (event_type_kind = 'string' and trim(event_type_sent) = '')
+                or (event_type_kind = 'string' and {{ is_blank('event_type_sent') }})
                 then 'missing_event_type'
             when event_type is null then 'unknown_event_type'
             when
                 coalesce(timestamp_kind, 'null') = 'null'
-                or (timestamp_kind = 'string' and trim(timestamp_sent) = '')
+                or (timestamp_kind = 'string' and {{ is_blank('timestamp_sent') }})
                 then 'missing_timestamp'
             when timestamp_kind != 'string' or ts is null then 'bad_timestamp'
             when
@@ -35,13 +35,13 @@ checked as (
                 or ts > {{ dbt.dateadd('hour', var('max_future_hours'), 'loaded_at') }}
                 then 'timestamp_out_of_range'
             when
-                event_type = 'quiz_attempt' and coalesce(trim(question_id), '') = ''
+                event_type = 'quiz_attempt' and {{ is_blank("coalesce(question_id, '')") }}
                 then 'missing_question_id'
             when
                 event_type = 'quiz_attempt'
                 and (
                     coalesce(quiz_id_kind, 'null') = 'null'
-                    or (quiz_id_kind = 'string' and trim(quiz_id) = '')
+                    or (quiz_id_kind = 'string' and {{ is_blank('quiz_id') }})
                 )
                 then 'missing_quiz_id'
             when

@@ -15,7 +15,7 @@ import csv
 import hashlib
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -249,7 +249,8 @@ def check_quiz_id(event: Mapping[str, Any], event_type: str) -> None:
 
 
 def _number(minimum: float, maximum: float | None = None, strict_minimum: bool = False,
-            integral: bool = False):  # type: ignore[no-untyped-def]
+            integral: bool = False) -> Callable[[Any], bool]:
+    """A rule: a JSON number (not a boolean) in range, integer-valued when integral."""
     def check(value: Any) -> bool:
         if not is_number(value):
             return False

@@ -37,7 +37,7 @@ final as (
         coalesce(sessions_by_day.total_time_spent_seconds, 0) as total_time_spent_seconds,
         events_by_day.pages_viewed,
         events_by_day.quizzes_attempted,
-        cast(events_by_day.videos_watched_seconds as {{ dbt.type_float() }}) as videos_watched_seconds,
+        cast(events_by_day.videos_watched_seconds as {{ type_double() }}) as videos_watched_seconds,
         events_by_day.assignments_submitted
     from events_by_day
     left join sessions_by_day

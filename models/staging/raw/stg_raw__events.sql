@@ -57,7 +57,7 @@ typed as (
         {{ json_kind('doc.event_id') }} as event_id_kind,
         {{ json_text('doc.event_id') }} as event_id,
         case
-            when {{ json_kind('doc.student_id') }} = 'string' and trim({{ json_text('doc.student_id') }}) != ''
+            when {{ json_kind('doc.student_id') }} = 'string' and not {{ is_blank(json_text('doc.student_id')) }}
                 then {{ student_hash(json_text('doc.student_id')) }}
         end as student_hash,
         {{ json_kind('doc.event_type') }} as event_type_kind,
