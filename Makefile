@@ -12,6 +12,7 @@ export WAREHOUSE_PATH ?= warehouse/student_behavior.duckdb
 DBT := $(BIN)/dbt
 TEST_DATA := data/test_sample
 TEST_WAREHOUSE := warehouse/test.duckdb
+TEST_LAKE := data/test_lake
 
 .PHONY: help setup run test test-python test-dbt lint docs clean
 
@@ -37,10 +38,11 @@ test-python: setup ## pytest for ingest (loads, rejections, reconciliation)
 	$(BIN)/python -m pytest tests/python
 
 test-dbt: setup ## dbt build (models, data tests, unit tests) on a small generated sample
-	rm -rf $(TEST_DATA) $(TEST_WAREHOUSE)
+	rm -rf $(TEST_DATA) $(TEST_WAREHOUSE) $(TEST_LAKE)
+	mkdir -p $(TEST_LAKE)/silver $(TEST_LAKE)/gold $(TEST_LAKE)/feature_store
 	$(BIN)/python -m ingest generate --students 150 --days 7 --seed 7 --out $(TEST_DATA)
 	WAREHOUSE_PATH=$(TEST_WAREHOUSE) $(BIN)/python -m ingest files $(TEST_DATA)
-	WAREHOUSE_PATH=$(TEST_WAREHOUSE) $(DBT) build --fail-fast
+	WAREHOUSE_PATH=$(TEST_WAREHOUSE) LAKE_PATH=$(TEST_LAKE) $(DBT) build --fail-fast
 
 lint: setup ## sqlfluff on models, macros, tests and analyses
 	WAREHOUSE_PATH=$(TEST_WAREHOUSE) $(BIN)/sqlfluff lint models tests/singular analyses
@@ -50,4 +52,4 @@ docs: setup ## build the dbt docs site into target/
 	@echo "docs: serve with '$(DBT) docs serve --profiles-dir profiles' or open target/index.html"
 
 clean: ## remove generated data, warehouse and dbt artifacts (keeps .venv)
-	rm -rf data warehouse target logs dbt_packages
+	rm -rf data/raw data/test_sample data/test_lake data/lake/*/*/ warehouse target logs dbt_packages

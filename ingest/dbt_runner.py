@@ -10,6 +10,7 @@ from pathlib import Path
 from ingest.settings import Settings
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+LAKE_LAYERS = ("silver", "gold", "feature_store")
 
 
 def dbt_executable() -> str:
@@ -17,9 +18,22 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else "dbt"
 
 
-def run_dbt(args: list[str], settings: Settings) -> int:
-    """Run `dbt <args>` in the project with WAREHOUSE_PATH pointing at the settings' warehouse."""
+def prepare_lake(lake_path: Path) -> None:
+    """DuckDB's COPY creates a table's folder but not its parents: make the layer folders."""
+    for layer in LAKE_LAYERS:
+        (lake_path / layer).mkdir(parents=True, exist_ok=True)
+
+
+def dbt_environment(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
     env["WAREHOUSE_PATH"] = str(settings.warehouse_path.resolve())
+    env["LAKE_PATH"] = str(settings.lake_path.resolve())
     env.setdefault("DBT_PROFILES_DIR", str(PROJECT_DIR / "profiles"))
-    return subprocess.run([dbt_executable(), *args], cwd=PROJECT_DIR, env=env, check=False).returncode
+    return env
+
+
+def run_dbt(args: list[str], settings: Settings, capture: bool = False) -> subprocess.CompletedProcess[str]:
+    """Run `dbt <args>` in the project against the settings' warehouse and lake."""
+    prepare_lake(settings.lake_path)
+    return subprocess.run([dbt_executable(), *args], cwd=PROJECT_DIR, env=dbt_environment(settings),
+                          check=False, text=True, capture_output=capture)

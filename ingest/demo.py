@@ -35,7 +35,7 @@ def run_demo(students: int, days: int, seed: int, out: Path, settings: Settings)
     loaded = _timed("load", timings, lambda: load_files([str(out)], settings))
     print(f"    {loaded.rows:,} new lines from {len(loaded.files_loaded)} files, "
           f"{len(loaded.files_skipped)} files already loaded")
-    code = _timed("dbt build", timings, lambda: run_dbt(["build"], settings))
+    code = _timed("dbt build", timings, lambda: run_dbt(["build"], settings).returncode)
     if code != 0:
         print(f"dbt build failed (exit {code}); see the output above and logs/dbt.log")
         return code

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_WAREHOUSE = "warehouse/student_behavior.duckdb"
+DEFAULT_LAKE = "data/lake"
 
 
 @dataclass(frozen=True)
 class Settings:
     warehouse_path: Path
+    lake_path: Path = Path(DEFAULT_LAKE)
 
     @property
     def pipelines_dir(self) -> Path:
@@ -20,4 +22,7 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> "Settings":
-        return cls(warehouse_path=Path(os.environ.get("WAREHOUSE_PATH") or DEFAULT_WAREHOUSE))
+        return cls(
+            warehouse_path=Path(os.environ.get("WAREHOUSE_PATH") or DEFAULT_WAREHOUSE),
+            lake_path=Path(os.environ.get("LAKE_PATH") or DEFAULT_LAKE),
+        )

@@ -10,3 +10,16 @@
 {% macro duckdb__type_double() -%}
     double
 {%- endmacro %}
+
+{#- An instant (timestamp with time zone); BigQuery's TIMESTAMP already is one. -#}
+{% macro type_timestamp_tz() -%}
+    {{ return(adapter.dispatch('type_timestamp_tz')()) }}
+{%- endmacro %}
+
+{% macro default__type_timestamp_tz() -%}
+    {{ dbt.type_timestamp() }}
+{%- endmacro %}
+
+{% macro duckdb__type_timestamp_tz() -%}
+    timestamptz
+{%- endmacro %}

@@ -1,12 +1,27 @@
-{{ config(materialized='table') }}
+{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail') }}
 
 {#- Applies the event contract (events.md) to every raw record: the first rejection reason
     that applies, in the contract's order, or else kept/duplicate by the duplicate rule.
     Still one row per raw record, which makes `raw = cleaned + rejected + duplicates`
-    checkable. Personal data leaves here: the raw IP is not carried on. -#}
+    checkable. Personal data leaves here: the raw IP is turned into a country and dropped.
+    Incremental (append): a run reads only the raw records of loads it has not seen
+    (completed loads in raw._dlt_loads whose load_id is not here yet), so the JSON parsing,
+    the most expensive step, happens once per record. A new valid record whose event_id
+    was kept by an earlier run is a duplicate: the earlier load came first. -#}
+{%- set new_load_ids = [] -%}
+{%- if is_incremental() and execute -%}
+    {%- set new_loads_query -%}
+        select load_id from {{ source('raw', '_dlt_loads') }}
+        where status = 0 and load_id not in (select distinct load_id from {{ this }})
+    {%- endset -%}
+    {%- set new_load_ids = run_query(new_loads_query).columns[0].values() | list -%}
+{%- endif %}
 
 with staged_events as (
     select * from {{ ref('stg_raw__events') }}
+    {%- if is_incremental() %}
+        where load_id in ({{ (new_load_ids | map('string') | map('tojson') | join(', ') | replace('"', "'")) or 'null' }})
+    {%- endif %}
 ),
 
 checked as (
@@ -31,7 +46,7 @@ checked as (
                 then 'missing_timestamp'
             when timestamp_kind != 'string' or ts is null then 'bad_timestamp'
             when
-                ts < cast('2000-01-01 00:00:00+00:00' as {{ dbt.type_timestamp() }})
+                ts < cast('2000-01-01 00:00:00+00:00' as {{ type_timestamp_tz() }})
                 or ts > {{ dbt.dateadd('hour', var('max_future_hours'), 'loaded_at') }}
                 then 'timestamp_out_of_range'
             when
@@ -88,23 +103,49 @@ checked as (
     from staged_events
 ),
 
+previously_kept as (
+    {%- if is_incremental() %}
+        select
+            event_id,
+            source_file as kept_source_file,
+            line_number as kept_line_number
+        from {{ this }}
+        where
+            record_status = 'kept'
+            and event_id in (select event_id from checked where rejection_reason is null)
+    {%- else %}
+        select
+            cast(null as {{ dbt.type_string() }}) as event_id,
+            cast(null as {{ dbt.type_string() }}) as kept_source_file,
+            cast(null as {{ dbt.type_bigint() }}) as kept_line_number
+        where false
+    {%- endif %}
+),
+
 ranked as (
     select
-        *,
+        checked.*,
+        previously_kept.event_id is not null as was_kept_before,
+        previously_kept.kept_source_file as previously_kept_source_file,
+        previously_kept.kept_line_number as previously_kept_line_number,
         -- Among valid records sharing an event_id the first loaded is kept (events.md).
         row_number() over (
-            partition by event_id, rejection_reason is null
-            order by loaded_at, source_file, line_number
+            partition by checked.event_id, checked.rejection_reason is null
+            order by checked.loaded_at, checked.source_file, checked.line_number
         ) as copy_number,
         first_value(source_file) over (
-            partition by event_id, rejection_reason is null
-            order by loaded_at, source_file, line_number
+            partition by checked.event_id, checked.rejection_reason is null
+            order by checked.loaded_at, checked.source_file, checked.line_number
         ) as kept_source_file,
         first_value(line_number) over (
-            partition by event_id, rejection_reason is null
-            order by loaded_at, source_file, line_number
+            partition by checked.event_id, checked.rejection_reason is null
+            order by checked.loaded_at, checked.source_file, checked.line_number
         ) as kept_line_number
     from checked
+    left join previously_kept
+        on
+            checked.event_id = previously_kept.event_id
+            and checked.rejection_reason is null
 ),
 
 final as (
@@ -115,13 +156,22 @@ final as (
         load_id,
         case
             when rejection_reason is not null then 'rejected'
+            when was_kept_before then 'duplicate'
             when copy_number = 1 then 'kept'
             else 'duplicate'
         end as record_status,
         rejection_reason,
         case when rejection_reason is not null then {{ redact_personal_data('raw_line') }} end as raw_line_redacted,
-        case when rejection_reason is null and copy_number > 1 then kept_source_file end as kept_source_file,
-        case when rejection_reason is null and copy_number > 1 then kept_line_number end as kept_line_number,
+        case
+            when rejection_reason is not null then null
+            when was_kept_before then previously_kept_source_file
+            when copy_number > 1 then kept_source_file
+        end as kept_source_file,
+        case
+            when rejection_reason is not null then null
+            when was_kept_before then previously_kept_line_number
+            when copy_number > 1 then kept_line_number
+        end as kept_line_number,
         event_id,
         student_hash,
         coalesce(event_type, event_type_sent) as event_type,
@@ -152,7 +202,9 @@ final as (
         user_agent,
         platform,
         app_version,
-        device_type_hint
+        device_type_hint,
+        cast(null as {{ dbt.type_string() }}) as ip_geo,
+        {{ run_started_at_literal() }} as processed_at
     from ranked
 )
 

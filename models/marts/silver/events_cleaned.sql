@@ -1,6 +1,82 @@
-with sessionized_events as (
-    select * from {{ ref('int_events__sessionized') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='event_id',
+    on_schema_change='fail',
+    post_hook="{{ export_to_lake('date') }}",
+) }}
+
+{#- Incremental strategy: new kept events (validated in a run this table has not seen, or,
+    with vars start_date/end_date, every event of those dates: a backfill) are sessionized
+    together with the existing sessions they can join or merge: the sessions of the same
+    student with an event within `session_inactivity_minutes` of the new events' time span.
+    Those sessions are cut again as a whole and their rows replaced (delete+insert on
+    event_id); every other row stays as it is. Rows written by this run carry
+    updated_at = the run's start, which tells sessions and the gold tables what to redo. -#}
+{%- set inactivity = var('session_inactivity_minutes') -%}
+
+with enriched_events as (
+    select * from {{ ref('int_events__enriched') }}
 ),
+
+{% if is_incremental() %}
+
+new_events as (
+    select
+        {{ column_list(enriched_event_columns()) }}
+    from enriched_events
+    where
+        processed_at > (select max(processed_at) from {{ this }})
+        {%- if var('start_date', none) and var('end_date', none) %}
+            or date between cast('{{ var("start_date") }}' as date) and cast('{{ var("end_date") }}' as date)
+        {%- endif %}
+),
+
+new_event_spans as (
+    select
+        student_hash,
+        min(ts) as span_start,
+        max(ts) as span_end
+    from new_events
+    group by student_hash
+),
+
+touched_sessions as (
+    select distinct existing.session_id
+    from {{ this }} as existing
+    inner join new_event_spans
+        on
+            existing.student_hash = new_event_spans.student_hash
+            and existing.ts >= {{ dbt.dateadd('minute', -inactivity, 'new_event_spans.span_start') }}
+            and existing.ts <= {{ dbt.dateadd('minute', inactivity, 'new_event_spans.span_end') }}
+),
+
+events_to_sessionize as (
+    select
+        {{ column_list(enriched_event_columns()) }}
+    from {{ this }}
+    where
+        session_id in (select session_id from touched_sessions)
+        and event_id not in (select event_id from new_events)
+    union all
+    select
+        {{ column_list(enriched_event_columns()) }}
+    from new_events
+),
+
+{{ sessionize('events_to_sessionize') }},
+
+{% else %}
+
+sessionized as (
+    select
+        {{ column_list(enriched_event_columns()) }},
+        is_session_start,
+        session_start
+    from {{ ref('int_events__sessionized') }}
+),
+
+{% endif %}
 
 final as (
     select
@@ -13,8 +89,8 @@ final as (
         chapter_id,
         question_id,
         quiz_id,
-        session_id,
-        is_session_start = 1 as is_session_start,
+        {{ session_id('student_hash', 'session_start') }} as session_id,
+        is_session_start,
         device_type,
         is_mobile,
         ip_geo,
@@ -37,8 +113,10 @@ final as (
         source_file,
         line_number,
         loaded_at,
-        load_id
-    from sessionized_events
+        load_id,
+        processed_at,
+        {{ run_started_at_literal() }} as updated_at
+    from sessionized
 )
 
 select * from final

@@ -1,3 +1,13 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    post_hook="{{ export_to_lake('loaded_date') }}",
+) }}
+
+{#- Incremental strategy: append the records validated since this table's last run
+    (a record's verdict never changes once it is validated). -#}
+
 with validated_events as (
     select * from {{ ref('int_events__validated') }}
 ),
@@ -10,9 +20,16 @@ final as (
         load_id,
         event_id,
         kept_source_file,
-        kept_line_number
+        kept_line_number,
+        {{ to_reporting_date('loaded_at') }} as loaded_date,
+        processed_at,
+        {{ run_started_at_literal() }} as updated_at
     from validated_events
-    where record_status = 'duplicate'
+    where
+        record_status = 'duplicate'
+        {%- if is_incremental() %}
+            and processed_at > (select coalesce(max(processed_at), cast('1970-01-01 00:00:00+00:00' as {{ type_timestamp_tz() }})) from {{ this }})
+        {%- endif %}
 )
 
 select * from final

@@ -1,3 +1,13 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    post_hook="{{ export_to_lake('loaded_date') }}",
+) }}
+
+{#- Incremental strategy: append the records validated since this table's last run
+    (a record's verdict never changes once it is validated). -#}
+
 with validated_events as (
     select * from {{ ref('int_events__validated') }}
 ),
@@ -12,9 +22,16 @@ final as (
         event_id,
         student_hash,
         event_type,
-        raw_line_redacted
+        raw_line_redacted,
+        {{ to_reporting_date('loaded_at') }} as loaded_date,
+        processed_at,
+        {{ run_started_at_literal() }} as updated_at
     from validated_events
-    where record_status = 'rejected'
+    where
+        record_status = 'rejected'
+        {%- if is_incremental() %}
+            and processed_at > (select coalesce(max(processed_at), cast('1970-01-01 00:00:00+00:00' as {{ type_timestamp_tz() }})) from {{ this }})
+        {%- endif %}
 )
 
 select * from final

@@ -1,12 +1,43 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='session_id',
+    on_schema_change='fail',
+    pre_hook="{{ delete_sessions_merged_away() }}",
+    post_hook="{{ export_to_lake('date') }}",
+) }}
+
+{#- Incremental strategy: the sessions of events_cleaned rows rewritten since this table's
+    last run are aggregated again from all their events and replace the old rows
+    (delete+insert on session_id); sessions that a late event merged into another no
+    longer exist in events_cleaned and are deleted by the pre-hook. -#}
+
 with cleaned_events as (
     select * from {{ ref('events_cleaned') }}
+),
+
+changed_sessions as (
+    select distinct session_id
+    from cleaned_events
+    where {{ written_since_last_run() }}
+),
+
+session_events as (
+    select
+        session_id,
+        student_hash,
+        ts,
+        is_session_start,
+        device_type
+    from cleaned_events
+    where session_id in (select session_id from changed_sessions)
 ),
 
 session_devices as (
     select
         session_id,
         device_type
-    from cleaned_events
+    from session_events
     where is_session_start
 ),
 
@@ -17,7 +48,7 @@ session_bounds as (
         min(ts) as session_start,
         max(ts) as session_end,
         count(*) as events_count
-    from cleaned_events
+    from session_events
     group by session_id, student_hash
 ),
 
@@ -32,7 +63,8 @@ final as (
         session_bounds.events_count,
         session_devices.device_type,
         session_devices.device_type in ('mobile', 'tablet') as is_mobile,
-        {{ to_reporting_date('session_bounds.session_start') }} as date
+        {{ to_reporting_date('session_bounds.session_start') }} as date,
+        {{ run_started_at_literal() }} as updated_at
     from session_bounds
     inner join session_devices
         on session_bounds.session_id = session_devices.session_id

@@ -1,0 +1,61 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='date',
+    on_schema_change='fail',
+    post_hook="{{ export_to_lake('date') }}",
+) }}
+
+{#- Incremental strategy: dates with events_cleaned rows rewritten since this table's last
+    run are summarized again as a whole (delete+insert on date). -#}
+
+with cleaned_events as (
+    select * from {{ ref('events_cleaned') }}
+),
+
+changed_dates as (
+    select distinct date
+    from cleaned_events
+    where {{ written_since_last_run() }}
+),
+
+quiz_attempts as (
+    select
+        date,
+        quiz_id,
+        question_id,
+        is_correct,
+        time_spent_seconds
+    from cleaned_events
+    where
+        event_type = 'quiz_attempt'
+        and date in (select date from changed_dates)
+),
+
+attempts_by_question as (
+    select
+        date,
+        quiz_id,
+        question_id,
+        count(*) as attempts_count,
+        sum(case when is_correct then 1 else 0 end) as correct_count,
+        {{ exact_avg('time_spent_seconds') }} as avg_time_spent
+    from quiz_attempts
+    group by date, quiz_id, question_id
+),
+
+final as (
+    select
+        date,
+        quiz_id,
+        question_id,
+        attempts_count,
+        correct_count,
+        cast(avg_time_spent as {{ type_double() }}) as avg_time_spent,
+        -- Laplace-smoothed error rate: one imagined right and one wrong answer per question.
+        1 - (correct_count + 1) / cast(attempts_count + 2 as {{ type_double() }}) as difficulty_estimate,
+        {{ run_started_at_literal() }} as updated_at
+    from attempts_by_question
+)
+
+select * from final
