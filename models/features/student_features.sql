@@ -22,6 +22,14 @@ latest as (
     select max(date) as latest_date from daily_activity
 ),
 
+previous_build as (
+    {%- if is_incremental() %}
+        select max(as_of_date) as latest_as_of_date from {{ this }}
+    {%- else %}
+        select cast(null as date) as latest_as_of_date
+    {%- endif %}
+),
+
 students as (
     select
         student_hash,
@@ -36,11 +44,11 @@ recompute_ranges as (
         students.student_hash,
         {%- if is_incremental() %}
             case
-                when students.changed_from is not null and latest.latest_date > previous.latest_as_of_date
-                    then least(students.changed_from, {{ dbt.dateadd('day', 1, 'previous.latest_as_of_date') }})
+                when students.changed_from is not null and latest.latest_date > previous_build.latest_as_of_date
+                    then least(students.changed_from, {{ dbt.dateadd('day', 1, 'previous_build.latest_as_of_date') }})
                 when students.changed_from is not null then students.changed_from
-                when latest.latest_date > previous.latest_as_of_date
-                    then {{ dbt.dateadd('day', 1, 'previous.latest_as_of_date') }}
+                when latest.latest_date > previous_build.latest_as_of_date
+                    then {{ dbt.dateadd('day', 1, 'previous_build.latest_as_of_date') }}
             end as recompute_from,
         {%- else %}
             students.first_date as recompute_from,
@@ -48,9 +56,7 @@ recompute_ranges as (
         latest.latest_date
     from students
     cross join latest
-    {%- if is_incremental() %}
-        cross join (select max(as_of_date) as latest_as_of_date from {{ this }}) as previous
-    {%- endif %}
+    cross join previous_build
 ),
 
 ranges as (
@@ -103,7 +109,8 @@ windowed as (
         daily_on_calendar.student_hash,
         daily_on_calendar.as_of_date,
         daily_on_calendar.recompute_from,
-        {{ exact_sum('daily_on_calendar.time_spent_seconds', over='student_days_7') }} as rolling_7d_time_spent,
+        {{ exact_sum('daily_on_calendar.time_spent_seconds', over='student_days_7') }}
+            as rolling_7d_time_spent,
         sum(daily_on_calendar.sessions) over student_days_7 as rolling_7d_sessions,
         coalesce(
             {{ exact_sum('daily_on_calendar.time_spent_seconds', over='student_days_prior_7') }}, 0
@@ -141,9 +148,9 @@ final as (
         student_hash,
         as_of_date,
         cast(rolling_7d_time_spent as {{ type_double() }}) as rolling_7d_time_spent,
-        rolling_7d_sessions,
+        cast(rolling_7d_sessions as {{ dbt.type_bigint() }}) as rolling_7d_sessions,
         cast(quiz_correct_30d as {{ type_double() }}) / nullif(quiz_attempts_30d, 0) as avg_quiz_accuracy_30d,
-        {{ dbt.datediff('last_session_date', 'as_of_date', 'day') }} as last_login_days_ago,
+        {{ dbt.datediff('last_session_date', 'as_of_date', 'day') }} as last_login_days_ago,  -- noqa: LT05
         (rolling_7d_time_spent - previous_7d_time_spent)
         / greatest(rolling_7d_time_spent + previous_7d_time_spent, 1) as engagement_trend,
         {{ run_started_at_literal() }} as updated_at

@@ -1,4 +1,5 @@
-{#- Kept events with the device they came from: device_type is the client hint `context.device_type` when it is a known type, else the
+{#- Kept events with the device they came from: device_type is the client hint
+    `context.device_type` when it is a known type, else the
     first matching rule of `user_agent_device_rules` for the lowercased user agent, else
     `unknown`. The rules run once per distinct user agent, not once per event. -#}
 

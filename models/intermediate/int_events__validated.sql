@@ -20,7 +20,7 @@
 with staged_events as (
     select * from {{ ref('stg_raw__events') }}
     {%- if is_incremental() %}
-        where load_id in ({{ (new_load_ids | map('string') | map('tojson') | join(', ') | replace('"', "'")) or 'null' }})
+        where load_id in ({{ sql_string_list(new_load_ids) }})
     {%- endif %}
 ),
 
@@ -112,7 +112,10 @@ previously_kept as (
         from {{ this }}
         where
             record_status = 'kept'
-            and event_id in (select event_id from checked where rejection_reason is null)
+            and event_id in (
+                select checked.event_id from checked
+                where checked.rejection_reason is null
+            )
     {%- else %}
         select
             cast(null as {{ dbt.type_string() }}) as event_id,

@@ -83,7 +83,9 @@ chapter_events as (
             when event_type != 'page_view' then null
             when next_ts is not null
                 then least({{ seconds_between('ts', 'next_ts') }}, {{ dwell_cap_seconds }})
-            else least(duration_seconds, {{ dwell_cap_seconds }})
+            -- Spelled out: least() ignores NULL on DuckDB but returns NULL on BigQuery.
+            when duration_seconds > {{ dwell_cap_seconds }} then {{ dwell_cap_seconds }}
+            else duration_seconds
         end as dwell_seconds
     from with_next_event
     where chapter_id is not null
@@ -114,7 +116,7 @@ visits_by_day as (
         visits.course_id,
         visits.chapter_id,
         count(*) as visits_count,
-        sum(case when session_exits.exit_chapter_id = visits.chapter_id then 1 else 0 end) as exits_count
+        count(case when session_exits.exit_chapter_id = visits.chapter_id then 1 end) as exits_count
     from visits
     inner join session_exits
         on visits.session_id = session_exits.session_id

@@ -38,7 +38,7 @@ attempts_by_question as (
         quiz_id,
         question_id,
         count(*) as attempts_count,
-        sum(case when is_correct then 1 else 0 end) as correct_count,
+        count(case when is_correct then 1 end) as correct_count,
         {{ exact_avg('time_spent_seconds') }} as avg_time_spent
     from quiz_attempts
     group by date, quiz_id, question_id

@@ -30,10 +30,10 @@ events_by_day as (
     select
         cleaned_events.date,
         cleaned_events.student_hash,
-        sum(case when cleaned_events.event_type = 'page_view' then 1 else 0 end) as pages_viewed,
-        sum(case when cleaned_events.event_type = 'quiz_attempt' then 1 else 0 end) as quizzes_attempted,
-        sum(
-            case when cleaned_events.event_type = 'quiz_attempt' and cleaned_events.is_correct then 1 else 0 end
+        count(case when cleaned_events.event_type = 'page_view' then 1 end) as pages_viewed,
+        count(case when cleaned_events.event_type = 'quiz_attempt' then 1 end) as quizzes_attempted,
+        count(
+            case when cleaned_events.event_type = 'quiz_attempt' and cleaned_events.is_correct then 1 end
         ) as quizzes_correct,
         coalesce(
             {{ exact_sum(
@@ -41,7 +41,7 @@ events_by_day as (
             ) }},
             0
         ) as videos_watched_seconds,
-        sum(case when cleaned_events.event_type = 'submit_assignment' then 1 else 0 end) as assignments_submitted
+        count(case when cleaned_events.event_type = 'submit_assignment' then 1 end) as assignments_submitted
     from cleaned_events
     inner join changed_days
         on

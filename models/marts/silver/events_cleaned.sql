@@ -21,50 +21,50 @@ with enriched_events as (
 
 {% if is_incremental() %}
 
-new_events as (
-    select
-        {{ column_list(enriched_event_columns()) }}
-    from enriched_events
-    where
-        processed_at > (select max(processed_at) from {{ this }})
+    new_events as (
+        select
+            {{ column_list(enriched_event_columns()) }}
+        from enriched_events
+        where
+            processed_at > (select max(processed_at) from {{ this }})
         {%- if var('start_date', none) and var('end_date', none) %}
             or date between cast('{{ var("start_date") }}' as date) and cast('{{ var("end_date") }}' as date)
         {%- endif %}
-),
+    ),
 
-new_event_spans as (
-    select
-        student_hash,
-        min(ts) as span_start,
-        max(ts) as span_end
-    from new_events
-    group by student_hash
-),
+    new_event_spans as (
+        select
+            student_hash,
+            min(ts) as span_start,
+            max(ts) as span_end
+        from new_events
+        group by student_hash
+    ),
 
-touched_sessions as (
-    select distinct existing.session_id
-    from {{ this }} as existing
-    inner join new_event_spans
-        on
-            existing.student_hash = new_event_spans.student_hash
-            and existing.ts >= {{ dbt.dateadd('minute', -inactivity, 'new_event_spans.span_start') }}
-            and existing.ts <= {{ dbt.dateadd('minute', inactivity, 'new_event_spans.span_end') }}
-),
+    touched_sessions as (
+        select distinct cleaned_before.session_id
+        from {{ this }} as cleaned_before
+        inner join new_event_spans
+            on
+                cleaned_before.student_hash = new_event_spans.student_hash
+                and cleaned_before.ts >= {{ dbt.dateadd('minute', -inactivity, 'new_event_spans.span_start') }}
+                and cleaned_before.ts <= {{ dbt.dateadd('minute', inactivity, 'new_event_spans.span_end') }}
+    ),
 
-events_to_sessionize as (
-    select
-        {{ column_list(enriched_event_columns()) }}
-    from {{ this }}
-    where
-        session_id in (select session_id from touched_sessions)
-        and event_id not in (select event_id from new_events)
-    union all
-    select
-        {{ column_list(enriched_event_columns()) }}
-    from new_events
-),
+    events_to_sessionize as (
+        select
+            {{ column_list(enriched_event_columns()) }}
+        from {{ this }}
+        where
+            session_id in (select session_id from touched_sessions)
+            and event_id not in (select event_id from new_events)
+        union all
+        select
+            {{ column_list(enriched_event_columns()) }}
+        from new_events
+    ),
 
-{{ sessionize('events_to_sessionize') }},
+    {{ sessionize('events_to_sessionize') }},
 
 {% else %}
 

@@ -28,7 +28,7 @@ final as (
     where
         record_status = 'duplicate'
         {%- if is_incremental() %}
-            and processed_at > (select coalesce(max(processed_at), cast('1970-01-01 00:00:00+00:00' as {{ type_timestamp_tz() }})) from {{ this }})
+            and {{ written_since_last_run('processed_at', 'processed_at') }}
         {%- endif %}
 )
 
