@@ -8,6 +8,7 @@ import sys
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+from ingest import geoip_cli
 from ingest.raw_files import InputError
 from ingest.settings import Settings
 
@@ -34,11 +35,14 @@ def _default_start(days: int) -> date:
 def _cmd_generate(args: argparse.Namespace) -> int:
     from ingest.generate import GenerateConfig, generate
 
-    config = GenerateConfig(students=args.students, days=args.days, start=args.start or _default_start(args.days),
-                            seed=args.seed, out=Path(args.out), workers=args.workers)
+    days = args.days if args.hours is None else max(1, -(-(args.start_hour + int(args.hours + 0.999)) // 24))
+    config = GenerateConfig(students=args.students, days=days, start=args.start or _default_start(days),
+                            seed=args.seed, out=Path(args.out), workers=args.workers,
+                            start_hour=args.start_hour, hours=args.hours)
     report = generate(config, progress=not args.quiet)
+    window_start, window_end = config.window()
     print(f"generated {report.events:,} events ({report.dirty:,} dirty, {report.duplicates:,} duplicates) "
-          f"for {args.students:,} students over {args.days} days from {config.start} "
+          f"for {args.students:,} students from {window_start:%Y-%m-%d %H:%M} to {window_end:%Y-%m-%d %H:%M} UTC "
           f"into {len(report.files)} files under {args.out}")
     return 0
 
@@ -94,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--start", type=_date, help="first day, YYYY-MM-DD (default: DAYS days before today, UTC)")
     gen.add_argument("--seed", type=int, default=42, help="random seed; same seed, same files (default 42)")
     gen.add_argument("--out", default="data/raw", help="output folder (default data/raw)")
+    gen.add_argument("--start-hour", type=int, default=0, choices=range(24), metavar="H",
+                     help="with --hours: the window starts at this UTC hour of --start (default 0)")
+    gen.add_argument("--hours", type=float,
+                     help="keep only events in a window of this many hours (an hourly batch); overrides --days")
     gen.add_argument("--workers", type=_positive, help="worker processes (default 2)")
     gen.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     gen.set_defaults(func=_cmd_generate)
@@ -117,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     summary = commands.add_parser("summary", help="rows per layer, rejections, daily active students")
     summary.add_argument("--last-days", type=_positive, default=7, help="days of activity to show (default 7)")
     summary.set_defaults(func=_cmd_summary)
+
+    geoip_cli.register(commands)
     return parser
 
 

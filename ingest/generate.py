@@ -92,6 +92,14 @@ class GenerateConfig:
     parts: int | None = None
     workers: int | None = None
     compresslevel: int = 1
+    start_hour: int = 0
+    hours: float | None = None  # keep only events in [start + start_hour, + hours)
+
+    def window(self) -> tuple[datetime, datetime]:
+        begin = datetime.combine(self.start, datetime.min.time(), tzinfo=timezone.utc) + timedelta(hours=self.start_hour)
+        if self.hours is None:
+            return begin, begin + timedelta(days=self.days)
+        return begin, begin + timedelta(hours=self.hours)
 
     def part_count(self) -> int:
         if self.parts:
@@ -394,10 +402,13 @@ def _generate_part(config: GenerateConfig, part: int) -> PartReport:
     report = PartReport()
     files = _PartFiles(config.out, part, config.compresslevel)
     last_day = config.start + timedelta(days=config.days - 1)
+    window_start, window_end = config.window()
     for index in range(part, config.students, config.part_count()):
         rng = random.Random(config.seed * 1_000_003 + index)
         student = _make_student(index, rng)
         for event in _student_events(student, config, rng):
+            if config.hours is not None and not window_start <= event["timestamp"] < window_end:
+                continue
             event_day = event["timestamp"].date()
             topic = TOPIC_OF_EVENT[event["event_type"]]
             rendered = _render(event, student, rng)

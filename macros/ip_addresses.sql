@@ -8,7 +8,9 @@
     - no common SQL integer holds 128 bits (BigQuery INT64, and DuckDB's HUGEINT is not portable),
       while BigQuery gives the same text for free: to_hex(net.safe_ip_from_string(ip));
     - the width tells the version apart, and the seed stays a readable CSV.
-    The key is never compared across versions: IPv4 and IPv6 ranges are joined on ip_version too. -#}
+    The key is never compared across versions: IPv4 and IPv6 ranges are joined on ip_version too.
+    An IPv4-mapped address written as IPv6 (`::ffff:192.0.2.1`) is an IPv6 key, as in Python and
+    BigQuery; the seed holds IPv4 space as IPv4 ranges, so such text finds no country. -#}
 
 {#- A dotted-quad IPv4 address as Python's ipaddress reads it: four decimal octets 0-255,
     no leading zeros (`01.2.3.4` is ambiguous, octal to some parsers, so it is not an address). -#}
@@ -39,10 +41,9 @@
     {%- endset -%}
     list_transform([cast({{ expr }} as varchar)], lambda ip_text: case
         when regexp_full_match(ip_text, '{{ ipv4_pattern() }}')
-            then printf('%08x', list_reduce(
-                list_transform(string_split(ip_text, '.'), lambda octet: cast(octet as bigint)),
-                lambda acc, octet: acc * 256 + octet
-            ))
+            then array_to_string(list_transform(
+                string_split(ip_text, '.'), lambda octet: printf('%02x', cast(octet as integer))
+            ), '')
         else list_transform([lower(case
             when regexp_full_match(ip_text, '.*:{{ ipv4_pattern() }}')
                 then regexp_extract(ip_text, '^.*:') || regexp_replace(array_to_string(list_transform(

@@ -24,6 +24,10 @@ with staged_events as (
     {%- endif %}
 ),
 
+ip_countries as (
+    {{ ip_country_lookup('staged_events', 'ip_address', ref('ip_country_ranges')) }}
+),
+
 checked as (
     select
         *,
@@ -206,9 +210,11 @@ final as (
         platform,
         app_version,
         device_type_hint,
-        cast(null as {{ dbt.type_string() }}) as ip_geo,
+        ip_countries.ip_country as ip_geo,
         {{ run_started_at_literal() }} as processed_at
     from ranked
+    left join ip_countries
+        on ranked.ip_address = ip_countries.ip_address
 )
 
 select * from final
