@@ -16,6 +16,9 @@ LAYER_RELATIONS = (
     ("silver", "events_duplicates"),
     ("silver", "sessions"),
     ("gold", "student_daily_activity"),
+    ("gold", "chapter_engagement"),
+    ("gold", "question_attempts_summary"),
+    ("feature_store", "student_features"),
 )
 
 
