@@ -14,7 +14,8 @@ TEST_DATA := data/test_sample
 TEST_WAREHOUSE := warehouse/test.duckdb
 TEST_LAKE := data/test_lake
 
-.PHONY: help setup run test test-python test-dbt lint docs clean
+.PHONY: help setup run test test-python test-dbt lint docs bench clean
+EVENTS ?= 10000000
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -50,6 +51,9 @@ lint: setup ## sqlfluff on models, macros, tests and analyses
 docs: setup ## build the dbt docs site into target/
 	$(DBT) docs generate
 	@echo "docs: serve with '$(DBT) docs serve --profiles-dir profiles' or open target/index.html"
+
+bench: setup ## benchmark a day of EVENTS events (default 10M) + one incremental hour; writes bench/results.json
+	$(BIN)/python bench/run.py --events $(EVENTS)
 
 clean: ## remove generated data, warehouse and dbt artifacts (keeps .venv)
 	rm -rf data/raw data/test_sample data/test_lake data/lake/*/*/ warehouse target logs dbt_packages

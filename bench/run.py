@@ -1,0 +1,163 @@
+"""`make bench`: a day of events at a given size, loaded and built, then one more hour.
+
+Measures in one run, each step as its own process: the floor (DuckDB reading the same
+files once and writing Parquet, nothing else), the load, the full `dbt build` (with
+tests), and an extra hour of events loaded and built incrementally on top. Reports wall
+seconds, events per second, peak memory and the ratio to the floor; prints a table and
+writes bench/results.json.
+
+    .venv/bin/python bench/run.py --events 10000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+DBT = str(Path(sys.executable).parent / "dbt")
+EVENTS_PER_STUDENT_DAY = 46.0  # measured on the generator's weekday mix; refined by a calibration run
+HOUR_SHARE = 0.042  # an hour of the day's traffic: 420k of 10M
+
+
+@dataclass
+class Step:
+    name: str
+    seconds: float
+    events: int
+    peak_memory_mb: float
+    ratio_to_floor: float | None = None
+
+    @property
+    def events_per_second(self) -> float:
+        return self.events / self.seconds if self.seconds else 0.0
+
+
+def run_step(name: str, command: list[str], env: dict[str, str], events: int) -> Step:
+    """Run one step as a child process; its rusage gives the peak memory of it and its children."""
+    print(f"==> {name}: {' '.join(command[:6])}{' ...' if len(command) > 6 else ''}", flush=True)
+    started = time.monotonic()
+    process = subprocess.Popen(command, cwd=PROJECT_DIR, env=env)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.monotonic() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"bench step '{name}' failed with exit code {os.waitstatus_to_exitcode(status)}")
+    return Step(name=name, seconds=round(seconds, 2), events=events, peak_memory_mb=round(usage.ru_maxrss / 1024, 1))
+
+
+def count_lines(folder: Path) -> int:
+    import duckdb
+
+    pattern = str(folder / "**" / "*.jsonl.gz")
+    with duckdb.connect() as connection:
+        return int(connection.execute(
+            f"select count(*) from read_csv('{pattern}', columns = {{'line': 'VARCHAR'}}, header = false, "
+            "delim = chr(1), quote = '', escape = '', auto_detect = false, strict_mode = false, "
+            "null_padding = true)").fetchall()[0][0])
+
+
+def floor_command(raw: Path, out: Path) -> list[str]:
+    """DuckDB reads every line of the files once and writes them to Parquet: the least any load can do."""
+    code = (
+        "import duckdb, sys; c = duckdb.connect(); "
+        f"c.execute(\"copy (select * from read_csv('{raw}/**/*.jsonl.gz', columns = {{'line': 'VARCHAR'}}, "
+        "header = false, delim = chr(1), quote = '', escape = '', auto_detect = false, strict_mode = false, "
+        f"null_padding = true, filename = true)) to '{out}' (format parquet)\")"
+    )
+    return [PYTHON, "-c", code]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=10_000_000, help="events in the day (default 10,000,000)")
+    parser.add_argument("--hour-events", type=int, help="events in the extra hour (default 4.2%% of --events)")
+    parser.add_argument("--workdir", type=Path, default=PROJECT_DIR / "bench" / "work", help="scratch folder")
+    parser.add_argument("--results", type=Path, default=PROJECT_DIR / "bench" / "results.json")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch folder afterwards")
+    args = parser.parse_args()
+
+    shutil.rmtree(args.workdir, ignore_errors=True)
+    args.workdir.mkdir(parents=True)
+    warehouse = args.workdir / "bench.duckdb"
+    lake = args.workdir / "lake"
+    env = dict(os.environ, WAREHOUSE_PATH=str(warehouse), LAKE_PATH=str(lake),
+               DBT_PROFILES_DIR=str(PROJECT_DIR / "profiles"))
+    day = datetime.now(timezone.utc).date() - timedelta(days=2)
+    students = max(1, round(args.events / EVENTS_PER_STUDENT_DAY))
+    hour_events = args.hour_events or round(args.events * HOUR_SHARE)
+
+    steps: list[Step] = []
+    generate = run_step("generate day", [PYTHON, "-m", "ingest", "generate", "--students", str(students), "--days", "1",
+                                         "--start", day.isoformat(), "--seed", "1", "--out", str(args.workdir / "day")],
+                        env, 0)
+    day_events = count_lines(args.workdir / "day")
+    generate.events = day_events
+    steps.append(generate)
+    # The extra hour: the next day's busiest hour for a population sized to give hour_events.
+    hour_students = max(1, round(students * hour_events / (day_events / 24 * 2.0)))
+    generate_hour = run_step("generate hour", [PYTHON, "-m", "ingest", "generate", "--students", str(hour_students),
+                                               "--start", (day + timedelta(days=1)).isoformat(), "--start-hour", "15",
+                                               "--hours", "1", "--seed", "2", "--out", str(args.workdir / "hour")],
+                             env, 0)
+    hour_lines = count_lines(args.workdir / "hour")
+    generate_hour.events = hour_lines
+    steps.append(generate_hour)
+
+    floor = run_step("floor (DuckDB read + Parquet write)", floor_command(args.workdir / "day", args.workdir / "floor.parquet"),
+                     env, day_events)
+    steps.append(floor)
+    load = run_step("load day", [PYTHON, "-m", "ingest", "files", "-q", str(args.workdir / "day")], env, day_events)
+    build = run_step("dbt build day (with tests)", [DBT, "build", "--quiet"], env, day_events)
+    load_hour = run_step("load hour", [PYTHON, "-m", "ingest", "files", "-q", str(args.workdir / "hour")], env, hour_lines)
+    build_hour = run_step("dbt build hour (incremental, with tests)", [DBT, "build", "--quiet"], env, hour_lines)
+    steps += [load, build, load_hour, build_hour]
+    for step in steps:
+        step.ratio_to_floor = round(step.seconds / floor.seconds, 2) if floor.seconds else None
+
+    day_total = load.seconds + build.seconds
+    hour_total = load_hour.seconds + build_hour.seconds
+    peak = max(step.peak_memory_mb for step in steps[2:])
+    checks = {
+        "day_within_8x_floor": day_total <= 8 * floor.seconds,
+        "hour_within_15_percent_of_day": hour_total <= 0.15 * day_total,
+        "peak_memory_under_8_gb": peak < 8 * 1024,
+    }
+    results = {
+        "taken_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+                    "platform": platform.platform(), "python": platform.python_version()},
+        "events_day": day_events, "events_hour": hour_lines, "students_day": students,
+        "steps": [dict(asdict(step), events_per_second=round(step.events_per_second)) for step in steps],
+        "day_load_plus_build_seconds": round(day_total, 2), "day_ratio_to_floor": round(day_total / floor.seconds, 2),
+        "hour_load_plus_build_seconds": round(hour_total, 2), "hour_share_of_day": round(hour_total / day_total, 3),
+        "peak_memory_mb": peak, "targets_met": checks,
+    }
+    args.results.write_text(json.dumps(results, indent=2) + "\n")
+
+    print()
+    print(f"{'step':<42} {'seconds':>9} {'events':>12} {'events/s':>11} {'peak MB':>9} {'x floor':>8}")
+    for step in steps:
+        print(f"{step.name:<42} {step.seconds:>9.1f} {step.events:>12,} {step.events_per_second:>11,.0f} "
+              f"{step.peak_memory_mb:>9,.0f} {step.ratio_to_floor or 0:>8.2f}")
+    print(f"\nday (load + build + tests): {day_total:.1f}s = {day_total / floor.seconds:.2f}x floor (target <= 8x)")
+    print(f"extra hour (load + build + tests): {hour_total:.1f}s = {100 * hour_total / day_total:.1f}% of the day (target <= 15%)")
+    print(f"peak memory: {peak:,.0f} MB (target < 8,192 MB)")
+    print(f"targets met: {checks}")
+    print(f"results written to {args.results}")
+    if not args.keep:
+        shutil.rmtree(args.workdir, ignore_errors=True)
+    return 0 if all(checks.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
