@@ -40,7 +40,6 @@ test-python: setup ## pytest for ingest (loads, rejections, reconciliation)
 
 test-dbt: setup ## dbt build (models, data tests, unit tests) on a small generated sample
 	rm -rf $(TEST_DATA) $(TEST_WAREHOUSE) $(TEST_LAKE)
-	mkdir -p $(TEST_LAKE)/silver $(TEST_LAKE)/gold $(TEST_LAKE)/feature_store
 	$(BIN)/python -m ingest generate --students 150 --days 7 --seed 7 --out $(TEST_DATA)
 	WAREHOUSE_PATH=$(TEST_WAREHOUSE) $(BIN)/python -m ingest files $(TEST_DATA)
 	WAREHOUSE_PATH=$(TEST_WAREHOUSE) LAKE_PATH=$(TEST_LAKE) $(DBT) build --fail-fast
@@ -56,4 +55,4 @@ bench: setup ## benchmark a day of EVENTS events (default 10M) + one incremental
 	$(BIN)/python bench/run.py --events $(EVENTS)
 
 clean: ## remove generated data, warehouse and dbt artifacts (keeps .venv)
-	rm -rf data/raw data/test_sample data/test_lake data/lake/*/*/ warehouse target logs dbt_packages
+	rm -rf data warehouse target logs dbt_packages bench/work

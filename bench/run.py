@@ -20,13 +20,13 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_DIR))
 PYTHON = sys.executable
 DBT = str(Path(sys.executable).parent / "dbt")
-EVENTS_PER_STUDENT_DAY = 46.0  # measured on the generator's weekday mix; refined by a calibration run
 HOUR_SHARE = 0.042  # an hour of the day's traffic: 420k of 10M
 
 
@@ -66,6 +66,16 @@ def count_lines(folder: Path) -> int:
             "null_padding = true)").fetchall()[0][0])
 
 
+def events_per_student(day: date, folder: Path) -> float:
+    """Events a student makes on that day, from a small sample with the same generator."""
+    from ingest.generate import GenerateConfig, generate
+
+    sample = 4000
+    report = generate(GenerateConfig(students=sample, days=1, start=day, seed=99, out=folder), progress=False)
+    shutil.rmtree(folder, ignore_errors=True)
+    return report.events / sample
+
+
 def floor_command(raw: Path, out: Path) -> list[str]:
     """DuckDB reads every line of the files once and writes them to Parquet: the least any load can do."""
     code = (
@@ -92,8 +102,11 @@ def main() -> int:
     lake = args.workdir / "lake"
     env = dict(os.environ, WAREHOUSE_PATH=str(warehouse), LAKE_PATH=str(lake),
                DBT_PROFILES_DIR=str(PROJECT_DIR / "profiles"))
+    # A weekday (weekends are quieter), recent enough that no event is out of range.
     day = datetime.now(timezone.utc).date() - timedelta(days=2)
-    students = max(1, round(args.events / EVENTS_PER_STUDENT_DAY))
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    students = max(1, round(args.events / events_per_student(day, args.workdir / "calibration")))
     hour_events = args.hour_events or round(args.events * HOUR_SHARE)
 
     steps: list[Step] = []

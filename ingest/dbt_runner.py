@@ -10,18 +10,11 @@ from pathlib import Path
 from ingest.settings import Settings
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-LAKE_LAYERS = ("silver", "gold", "feature_store")
 
 
 def dbt_executable() -> str:
     candidate = Path(sys.executable).parent / "dbt"
     return str(candidate) if candidate.exists() else "dbt"
-
-
-def prepare_lake(lake_path: Path) -> None:
-    """DuckDB's COPY creates a table's folder but not its parents: make the layer folders."""
-    for layer in LAKE_LAYERS:
-        (lake_path / layer).mkdir(parents=True, exist_ok=True)
 
 
 def dbt_environment(settings: Settings) -> dict[str, str]:
@@ -34,6 +27,5 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
 
 def run_dbt(args: list[str], settings: Settings, capture: bool = False) -> subprocess.CompletedProcess[str]:
     """Run `dbt <args>` in the project against the settings' warehouse and lake."""
-    prepare_lake(settings.lake_path)
     return subprocess.run([dbt_executable(), *args], cwd=PROJECT_DIR, env=dbt_environment(settings),
                           check=False, text=True, capture_output=capture)

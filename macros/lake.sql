@@ -2,9 +2,8 @@
     per date, under `<var lake_path>/<layer>/<table>/<date column>=YYYY-MM-DD/part_0.parquet`.
     Used as a post-hook. A full build rewrites the table's folder; an incremental build
     rewrites only the partitions whose rows this run wrote (updated_at = run_started_at),
-    each as a whole, so a rewritten partition replaces the old one. The layer folders
-    (data/lake/silver, gold, feature_store) are part of the repository, because DuckDB
-    creates the table folder but not its parents. -#}
+    each as a whole, so a rewritten partition replaces the old one. DuckDB creates the
+    table folder but not its parents; ensure_directory() (ingest/dbt_plugin.py) does. -#}
 {% macro export_to_lake(date_column='date') -%}
     {{ return(adapter.dispatch('export_to_lake')(date_column)) }}
 {%- endmacro %}
@@ -18,8 +17,10 @@
     {%- if not var('lake_export', true) -%}
         select 1
     {%- else -%}
-    {%- set target_path = var('lake_path', 'data/lake') ~ '/' ~ this.schema ~ '/' ~ this.identifier -%}
-    {%- if is_incremental() -%}
+    {%- set layer_path = var('lake_path', 'data/lake') ~ '/' ~ this.schema -%}
+    {%- set target_path = layer_path ~ '/' ~ this.identifier -%}
+    select ensure_directory('{{ layer_path }}');
+    {% if is_incremental() -%}
     copy (
         select * from {{ this }}
         where {{ date_column }} in (

@@ -12,10 +12,11 @@ device_rules as (
     select * from {{ ref('user_agent_device_rules') }}
 ),
 
+-- Read from the table, not the CTE above: a CTE used twice is materialized whole.
 user_agents as (
     select distinct lower(user_agent) as user_agent
-    from validated_events
-    where user_agent is not null
+    from {{ ref('int_events__validated') }}
+    where record_status = 'kept' and user_agent is not null
 ),
 
 user_agent_matches as (

@@ -31,7 +31,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import reference_marts as marts  # noqa: E402
 import reference_model as ref  # noqa: E402
-from ingest.dbt_runner import prepare_lake  # noqa: E402
 from ingest.generate import GenerateConfig, generate  # noqa: E402
 from ingest.load import load_files  # noqa: E402
 from ingest.settings import Settings  # noqa: E402
@@ -193,7 +192,6 @@ def _read_raw(warehouse: Path) -> list[ref.RawRecord]:
 
 
 def _start_dbt(base: Path, warehouse: Path) -> subprocess.Popen[str]:
-    prepare_lake(base / "lake")
     env = {**os.environ, "WAREHOUSE_PATH": str(warehouse), "DBT_PROFILES_DIR": str(PROJECT / "profiles"),
            "LAKE_PATH": str(base / "lake")}
     env.pop("STUDENT_HASH_SALT", None)

@@ -24,7 +24,6 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import reference_model as ref  # noqa: E402
-from ingest.dbt_runner import prepare_lake  # noqa: E402
 from ingest.generate import GenerateConfig, generate  # noqa: E402
 from ingest.load import load_files  # noqa: E402
 from ingest.settings import Settings  # noqa: E402
@@ -177,7 +176,6 @@ class Built:
 
 
 def _run_dbt(base: Path, warehouse: Path) -> None:
-    prepare_lake(base / "lake")
     env = {**os.environ, "WAREHOUSE_PATH": str(warehouse), "DBT_PROFILES_DIR": str(PROJECT / "profiles"),
            "LAKE_PATH": str(base / "lake")}
     env.pop("STUDENT_HASH_SALT", None)

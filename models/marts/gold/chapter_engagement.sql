@@ -12,8 +12,21 @@
     visit at its session's first and last events. -#}
 {%- set dwell_cap_seconds = var('session_inactivity_minutes') * 60 -%}
 
+-- Only the columns used: this CTE is read twice, and DuckDB materializes such a CTE.
 with cleaned_events as (
-    select * from {{ ref('events_cleaned') }}
+    select
+        session_id,
+        student_hash,
+        event_id,
+        event_type,
+        ts,
+        date,
+        course_id,
+        chapter_id,
+        scroll_depth,
+        duration_seconds,
+        updated_at
+    from {{ ref('events_cleaned') }}
 ),
 
 course_catalog as (
@@ -91,23 +104,24 @@ chapter_events as (
     where chapter_id is not null
 ),
 
+-- Aggregates, not windows: a visit's first event and a session's last chapter event are
+-- picked with first_by/last_by, so the only sort of the model is the dwell window above.
 visits as (
     select
         session_id,
         chapter_id,
-        course_id,
-        date,
-        row_number() over (partition by session_id, chapter_id order by ts, event_id) as event_rank_in_visit,
-        row_number() over (partition by session_id order by ts desc, event_id desc) as rank_from_session_end
+        {{ first_by('course_id', ['ts', 'event_id']) }} as course_id,
+        {{ first_by('date', ['ts', 'event_id']) }} as date
     from chapter_events
+    group by session_id, chapter_id
 ),
 
 session_exits as (
     select
         session_id,
-        chapter_id as exit_chapter_id
-    from visits
-    where rank_from_session_end = 1
+        {{ last_by('chapter_id', ['ts', 'event_id']) }} as exit_chapter_id
+    from chapter_events
+    group by session_id
 ),
 
 visits_by_day as (
@@ -120,7 +134,6 @@ visits_by_day as (
     from visits
     inner join session_exits
         on visits.session_id = session_exits.session_id
-    where visits.event_rank_in_visit = 1
     group by visits.date, visits.course_id, visits.chapter_id
 ),
 

@@ -9,8 +9,17 @@
 {#- Incremental strategy: dates with events_cleaned rows rewritten since this table's last
     run are summarized again as a whole (delete+insert on date). -#}
 
+-- Only the columns used: this CTE is read twice, and DuckDB materializes such a CTE.
 with cleaned_events as (
-    select * from {{ ref('events_cleaned') }}
+    select
+        date,
+        event_type,
+        quiz_id,
+        question_id,
+        is_correct,
+        time_spent_seconds,
+        updated_at
+    from {{ ref('events_cleaned') }}
 ),
 
 changed_dates as (

@@ -10,8 +10,16 @@
     this table's last run are computed again from all of that student's events and sessions
     on that date, and replace the old rows (delete+insert on date, student_hash). -#}
 
+-- Only the columns used: this CTE is read twice, and DuckDB materializes such a CTE.
 with cleaned_events as (
-    select * from {{ ref('events_cleaned') }}
+    select
+        date,
+        student_hash,
+        event_type,
+        is_correct,
+        watched_seconds,
+        updated_at
+    from {{ ref('events_cleaned') }}
 ),
 
 sessions as (

@@ -66,15 +66,27 @@ with enriched_events as (
 
     {{ sessionize('events_to_sessionize') }},
 
+    sessionized_events as (
+        select
+            {{ column_list(enriched_event_columns(), 'events_to_sessionize') }},
+            sessionized.is_session_start,
+            sessionized.session_start
+        from events_to_sessionize
+        inner join sessionized
+            on events_to_sessionize.event_id = sessionized.event_id
+    ),
+
 {% else %}
 
-sessionized as (
-    select
-        {{ column_list(enriched_event_columns()) }},
-        is_session_start,
-        session_start
-    from {{ ref('int_events__sessionized') }}
-),
+    sessionized_events as (
+        select
+            {{ column_list(enriched_event_columns(), 'enriched_events') }},
+            sessions.is_session_start,
+            sessions.session_start
+        from enriched_events
+        inner join {{ ref('int_events__sessionized') }} as sessions
+            on enriched_events.event_id = sessions.event_id
+    ),
 
 {% endif %}
 
@@ -116,7 +128,7 @@ final as (
         load_id,
         processed_at,
         {{ run_started_at_literal() }} as updated_at
-    from sessionized
+    from sessionized_events
 )
 
 select * from final

@@ -12,8 +12,16 @@
     (delete+insert on session_id); sessions that a late event merged into another no
     longer exist in events_cleaned and are deleted by the pre-hook. -#}
 
+-- Only the columns used: this CTE is read twice, and DuckDB materializes such a CTE.
 with cleaned_events as (
-    select * from {{ ref('events_cleaned') }}
+    select
+        session_id,
+        student_hash,
+        ts,
+        is_session_start,
+        device_type,
+        updated_at
+    from {{ ref('events_cleaned') }}
 ),
 
 changed_sessions as (

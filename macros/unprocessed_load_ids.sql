@@ -1,0 +1,15 @@
+{#- Completed dlt loads (raw._dlt_loads, status 0) that this incremental model has not
+    processed yet: their load_id is not in its `load_id` column. An empty list in a full
+    build or at parse time. The list is inlined into the model's filter as literals, so
+    DuckDB prunes row groups by it instead of joining. -#}
+{% macro unprocessed_load_ids() -%}
+    {%- if not (is_incremental() and execute) -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {%- set query -%}
+        select load_id from {{ source('raw', '_dlt_loads') }}
+        where status = 0 and load_id not in (select distinct load_id from {{ this }})
+        order by load_id
+    {%- endset -%}
+    {{ return(run_query(query).columns[0].values() | list) }}
+{%- endmacro %}
