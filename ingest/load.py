@@ -58,6 +58,9 @@ def _pipeline(settings: Settings):  # type: ignore[no-untyped-def]
     # dlt adds `_dlt_load_id` to Arrow tables only when asked to.
     os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
     os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
+    # Several Parquet files per load, loaded into DuckDB by two workers at once.
+    os.environ.setdefault("DATA_WRITER__FILE_MAX_ITEMS", "1500000")
+    os.environ.setdefault("LOAD__WORKERS", "2")
     import dlt
 
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)

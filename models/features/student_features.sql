@@ -1,8 +1,10 @@
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
+    incremental_strategy=('merge' if target.type == 'bigquery' else 'delete+insert'),
     unique_key=['student_hash', 'as_of_date'],
     on_schema_change='fail',
+    partition_by={'field': 'as_of_date', 'data_type': 'date'} if target.type == 'bigquery' else none,
+    cluster_by=['student_hash'] if target.type == 'bigquery' else none,
     post_hook="{{ export_to_lake('as_of_date') }}",
 ) }}
 

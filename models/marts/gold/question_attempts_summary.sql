@@ -1,8 +1,10 @@
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
+    incremental_strategy=('insert_overwrite' if target.type == 'bigquery' else 'delete+insert'),
     unique_key='date',
     on_schema_change='fail',
+    partition_by={'field': 'date', 'data_type': 'date'} if target.type == 'bigquery' else none,
+    cluster_by=['quiz_id', 'question_id'] if target.type == 'bigquery' else none,
     post_hook="{{ export_to_lake('date') }}",
 ) }}
 
