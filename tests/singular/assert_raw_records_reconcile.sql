@@ -1,10 +1,35 @@
 -- Nothing is lost (events.md): every raw record is exactly one of cleaned, rejected or
--- duplicate. Returns the raw records found in none or in more than one place.
-with raw_events as (
+-- duplicate. Returns the raw records found in none or in more than one place, and any
+-- completed load that validation never saw. Record by record it checks the loads of the
+-- latest run (every load after a full build; all of them with --vars '{check_all_rows: true}'),
+-- so an hourly run does not rejoin the whole history.
+with validated as (
+    select
+        load_id,
+        processed_at
+    from {{ ref('int_events__validated') }}
+),
+
+checked_loads as (
+    select distinct load_id
+    from validated
+    where {{ latest_write_predicate(ref('int_events__validated'), 'processed_at') }}
+),
+
+completed_loads as (
+    select load_id
+    from {{ source('raw', '_dlt_loads') }}
+    where
+        status = 0
+        and inserted_at < (select max(processed_at) from validated)
+),
+
+raw_events as (
     select
         source_file,
         line_number
     from {{ source('raw', 'events') }}
+    where _dlt_load_id in (select checked_loads.load_id from checked_loads)
 ),
 
 outcomes as (
@@ -13,18 +38,21 @@ outcomes as (
         line_number,
         'cleaned' as outcome
     from {{ ref('events_cleaned') }}
+    where load_id in (select checked_loads.load_id from checked_loads)
     union all
     select
         source_file,
         line_number,
         'rejected' as outcome
     from {{ ref('events_rejected') }}
+    where load_id in (select checked_loads.load_id from checked_loads)
     union all
     select
         source_file,
         line_number,
         'duplicate' as outcome
     from {{ ref('events_duplicates') }}
+    where load_id in (select checked_loads.load_id from checked_loads)
 ),
 
 outcomes_per_record as (
@@ -51,6 +79,12 @@ unexplained_outcomes as (
             outcomes.source_file = raw_events.source_file
             and outcomes.line_number = raw_events.line_number
     where raw_events.source_file is null
+),
+
+unvalidated_loads as (
+    select completed_loads.load_id
+    from completed_loads
+    where completed_loads.load_id not in (select distinct validated.load_id from validated)
 )
 
 select
@@ -65,3 +99,9 @@ select
     line_number,
     outcome_count
 from unexplained_outcomes
+union all
+select
+    concat('load ', load_id) as source_file,
+    cast(null as {{ dbt.type_bigint() }}) as line_number,
+    0 as outcome_count
+from unvalidated_loads
