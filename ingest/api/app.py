@@ -1,0 +1,216 @@
+"""The tracking API as a plain ASGI application (no framework: the hot path is small and
+every microsecond of it is ours to measure).
+
+POST /v1/track  one event or a JSON array of events -> 200 {"accepted", "rejected": [...]}
+GET  /healthz   the process is up          GET /readyz   the raw zone is writable
+GET  /metrics   Prometheus text            GET /openapi.json
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from importlib import resources
+from typing import Any, Awaitable, Callable
+
+import orjson
+
+from ingest.api.config import ApiConfig
+from ingest.api.durable_log import GroupCommitter, PartLog
+from ingest.api.keys import KeyFile, KeyRing
+from ingest.api.metrics import Metrics
+from ingest.api.rate_limit import RateLimiter
+from ingest.edge_validation import Rejection, validate_event
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+ACCEPTED_AREA = "api"
+REJECTED_AREA = "rejected/api"
+JSON_HEADERS = [(b"content-type", b"application/json")]
+KEY_REFRESH_SECONDS = 2.0
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _openapi_document() -> bytes:
+    return resources.files("ingest.api").joinpath("openapi.json").read_bytes()
+
+
+def _rejection_entry(index: int, event: object, rejection: Rejection) -> dict[str, object]:
+    event_id = event.get("event_id") if isinstance(event, dict) else None
+    return {"index": index, "event_id": event_id if isinstance(event_id, str) else None,
+            "reason": rejection.reason, "detail": rejection.detail}
+
+
+class TrackingApi:
+    def __init__(self, config: ApiConfig) -> None:
+        from ingest.raw_zone import open_raw_zone
+
+        self.config = config
+        self.metrics = Metrics()
+        self.keys = KeyRing(KeyFile(config.keys_file))
+        self.limiter = RateLimiter(rate=config.rate_limit_per_second, burst=config.rate_limit_burst)
+        self.zone = open_raw_zone(config.raw_zone_url)
+        root = self.zone.local_path("")
+        store = None if root is not None else self.zone
+        self.committer = GroupCommitter(
+            {area: PartLog(area, root, store, config.rotate_bytes, config.rotate_seconds)
+             for area in (ACCEPTED_AREA, REJECTED_AREA)},
+            self.metrics,
+        )
+        self.ready = False
+        self._keys_checked = 0.0
+        self._openapi = _openapi_document()
+
+    # ASGI entry point
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        method, path = scope["method"], scope["path"]
+        if path == "/v1/track":
+            status = await self._track(scope, receive, send) if method == "POST" else \
+                await self._error(send, 405, "use POST", [(b"allow", b"POST")])
+        elif method != "GET":
+            status = await self._error(send, 405, "use GET", [(b"allow", b"GET")])
+        elif path == "/healthz":
+            status = await self._json(send, 200, {"status": "ok"})
+        elif path == "/readyz":
+            status = await self._json(send, 200 if self.ready else 503,
+                                      {"status": "ready" if self.ready else "starting",
+                                       "raw_zone": self.zone.url, "keys": len(self.keys)})
+        elif path == "/metrics":
+            status = await self._respond(send, 200, self.metrics.render().encode(),
+                                         [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")])
+        elif path == "/openapi.json":
+            status = await self._respond(send, 200, self._openapi, JSON_HEADERS)
+        else:
+            status = await self._error(send, 404, f"no route {path}")
+        route = path if path in ("/v1/track", "/healthz", "/readyz", "/metrics", "/openapi.json") else "other"
+        self.metrics.requests[(method, route, status)] += 1
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    self.committer.start()
+                except OSError as error:
+                    await send({"type": "lifespan.startup.failed", "message": f"raw zone not writable: {error}"})
+                    return
+                self.ready = True
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.ready = False
+                await self.committer.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    # responses
+    async def _respond(self, send: Send, status: int, body: bytes,
+                       headers: list[tuple[bytes, bytes]]) -> int:
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+        return status
+
+    async def _json(self, send: Send, status: int, payload: object,
+                    headers: list[tuple[bytes, bytes]] | None = None) -> int:
+        return await self._respond(send, status, orjson.dumps(payload), [*JSON_HEADERS, *(headers or [])])
+
+    async def _error(self, send: Send, status: int, message: str,
+                     headers: list[tuple[bytes, bytes]] | None = None) -> int:
+        return await self._json(send, status, {"error": message}, headers)
+
+    # POST /v1/track
+    def _key_name(self, scope: Scope) -> str | None:
+        now = time.monotonic()
+        if now - self._keys_checked > KEY_REFRESH_SECONDS:
+            self.keys.refresh()
+            self._keys_checked = now
+        authorization = next((value for name, value in scope["headers"] if name == b"authorization"), None)
+        return self.keys.key_name(authorization)
+
+    async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
+        limit = self.config.max_body_bytes
+        declared = next((value for name, value in scope["headers"] if name == b"content-length"), None)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise _BodyTooLarge
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ConnectionError("client went away")
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise _BodyTooLarge
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                return b"".join(chunks)
+
+    async def _track(self, scope: Scope, receive: Receive, send: Send) -> int:
+        key_name = self._key_name(scope)
+        if key_name is None:
+            return await self._error(send, 401, "missing or invalid API key (Authorization: Bearer <key>)",
+                                     [(b"www-authenticate", b'Bearer realm="track"')])
+        wait = self.limiter.allow(key_name)
+        if wait:
+            return await self._error(send, 429, f"rate limit of {self.config.rate_limit_per_second:g} "
+                                                "requests/s for this key exceeded",
+                                     [(b"retry-after", str(max(1, round(wait))).encode())])
+        try:
+            body = await self._read_body(scope, receive)
+        except _BodyTooLarge:
+            return await self._error(send, 413, f"body over {self.config.max_body_bytes:,} bytes")
+        except ConnectionError:
+            return 499
+        self.metrics.request_bytes += len(body)
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError as error:
+            return await self._error(send, 400, f"body is not JSON: {error}")
+        events = payload if isinstance(payload, list) else [payload] if isinstance(payload, dict) else None
+        if events is None:
+            return await self._error(send, 400, "body must be one event (a JSON object) or a JSON array of events")
+        if len(events) > self.config.max_events:
+            return await self._error(send, 413, f"{len(events):,} events in one request; "
+                                                f"at most {self.config.max_events:,}")
+        return await self._accept(send, events, key_name)
+
+    async def _accept(self, send: Send, events: list[object], key_name: str) -> int:
+        received_at = datetime.now(timezone.utc)
+        accepted: list[bytes] = []
+        rejected_lines: list[bytes] = []
+        rejected: list[dict[str, object]] = []
+        for index, event in enumerate(events):
+            rejection = validate_event(event, received_at)
+            if rejection is None:
+                accepted.append(orjson.dumps(event))
+                continue
+            entry = _rejection_entry(index, event, rejection)
+            rejected.append(entry)
+            rejected_lines.append(orjson.dumps({"received_at": received_at.isoformat(), "key_name": key_name,
+                                                "reason": rejection.reason, "detail": rejection.detail,
+                                                "index": index, "event": event}))
+            self.metrics.events_rejected[rejection.reason] += 1
+        lines = {}
+        if accepted:
+            lines[ACCEPTED_AREA] = b"\n".join(accepted) + b"\n"
+        if rejected_lines:
+            lines[REJECTED_AREA] = b"\n".join(rejected_lines) + b"\n"
+        if lines:
+            try:
+                await self.committer.submit(lines)
+            except Exception as error:  # nothing may be acknowledged that is not durable
+                return await self._error(send, 503, f"the raw zone did not take the events, retry: {error}",
+                                         [(b"retry-after", b"1")])
+        self.metrics.events_accepted += len(accepted)
+        return await self._json(send, 200, {"accepted": len(accepted), "rejected": rejected})
+

@@ -1,0 +1,96 @@
+"""`python -m ingest serve` and `python -m ingest keys ...`."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Any
+
+from ingest.api.config import ApiConfig
+from ingest.api.keys import KeyFile, keys_file_from_env
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from ingest.api.app import TrackingApi
+
+    overrides = {name: value for name, value in {
+        "raw_zone_url": args.raw_zone, "max_events": args.max_events, "max_body_bytes": args.max_body_bytes,
+        "rate_limit_per_second": args.rate_limit, "rate_limit_burst": args.rate_burst,
+        "rotate_bytes": args.rotate_bytes, "rotate_seconds": args.rotate_seconds,
+    }.items() if value is not None}
+    config = dataclasses.replace(ApiConfig.from_env(), **overrides)
+    api = TrackingApi(config)
+    if not len(api.keys):
+        print(f"warning: no active API key in {config.keys_file}; every POST will get 401. "
+              "Create one with `python -m ingest keys create NAME`.", file=sys.stderr)
+    print(f"tracking API on http://{args.host}:{args.port} writing to {api.zone.url} "
+          f"(OpenAPI at /openapi.json; Ctrl-C or SIGTERM drains and stops)", file=sys.stderr)
+    server_options: dict[str, Any] = {"loop": "uvloop", "http": "httptools"}
+    uvicorn.run(api, host=args.host, port=args.port, lifespan="on", access_log=False, log_level="warning",
+                timeout_graceful_shutdown=30, backlog=4096, **server_options)
+    return 0
+
+
+def _cmd_keys_create(args: argparse.Namespace) -> int:
+    key = KeyFile(args.keys_file).create(args.name)
+    print(key)
+    print(f"key {args.name!r} created; it is shown only now, store it in your secret manager "
+          f"(only its SHA-256 is kept in {args.keys_file})", file=sys.stderr)
+    return 0
+
+
+def _cmd_keys_list(args: argparse.Namespace) -> int:
+    keys = KeyFile(args.keys_file).read()
+    if not keys:
+        print(f"no keys in {args.keys_file}")
+    for key in keys:
+        state = "active" if key.active else f"revoked {key.revoked_at}"
+        print(f"{key.name:24} created {key.created_at}  {state}  sha256:{key.key_sha256[:12]}")
+    return 0
+
+
+def _cmd_keys_revoke(args: argparse.Namespace) -> int:
+    KeyFile(args.keys_file).revoke(args.name)
+    print(f"key {args.name!r} revoked; a running server stops taking it within seconds")
+    return 0
+
+
+def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    serve = commands.add_parser(
+        "serve", help="run the tracking API (POST /v1/track) into the raw zone",
+        description="Run the tracking API. Accepted events are appended to "
+                    "<raw zone>/api/date=YYYY-MM-DD/part-*.jsonl and fsynced before the answer; rejected ones go "
+                    "to <raw zone>/rejected/api/ with their reason. The raw zone is $RAW_ZONE_URL (a folder, "
+                    "default data/raw_zone, or s3://bucket/prefix). Limits also read API_MAX_EVENTS, "
+                    "API_MAX_BODY_BYTES, API_RATE_LIMIT, API_RATE_BURST, API_ROTATE_BYTES, API_ROTATE_SECONDS.",
+        epilog="example: python -m ingest keys create web && python -m ingest serve --port 8080\n"
+               "         curl -H 'Authorization: Bearer <key>' -d @event.json http://127.0.0.1:8080/v1/track",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    serve.add_argument("--raw-zone", help="raw zone URL or folder (default $RAW_ZONE_URL or data/raw_zone)")
+    serve.add_argument("--max-events", type=int, help="events per request (default 1000)")
+    serve.add_argument("--max-body-bytes", type=int, help="request body bytes (default 1048576)")
+    serve.add_argument("--rate-limit", type=float, help="requests per second per key (default 5000)")
+    serve.add_argument("--rate-burst", type=float, help="burst of requests per key (default 10000)")
+    serve.add_argument("--rotate-bytes", type=int, help="start a new part file past this size (default 64 MiB)")
+    serve.add_argument("--rotate-seconds", type=float, help="start a new part file after this age (default 60)")
+    serve.set_defaults(func=_cmd_serve)
+
+    keys = commands.add_parser("keys", help="create, list and revoke API keys",
+                               description="API keys for the tracking API, stored as SHA-256 hashes in "
+                                           "$API_KEYS_FILE (default data/api/keys.json).")
+    keys.add_argument("--keys-file", type=Path, default=keys_file_from_env(), help=argparse.SUPPRESS)
+    actions = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    create = actions.add_parser("create", help="create a key and print it once")
+    create.add_argument("name", help="who uses the key, e.g. web-frontend")
+    create.set_defaults(func=_cmd_keys_create)
+    listing = actions.add_parser("list", help="list keys (names and state, never the keys)")
+    listing.set_defaults(func=_cmd_keys_list)
+    revoke = actions.add_parser("revoke", help="revoke a key by name")
+    revoke.add_argument("name")
+    revoke.set_defaults(func=_cmd_keys_revoke)

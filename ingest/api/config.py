@@ -1,0 +1,38 @@
+"""The API's limits and locations, from flags with environment defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.api.keys import keys_file_from_env
+
+
+def _env_number(name: str, default: float) -> float:
+    return float(os.environ.get(name) or default)
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    raw_zone_url: str | None = None
+    keys_file: Path = Path("data/api/keys.json")
+    max_events: int = 1000
+    max_body_bytes: int = 1_048_576
+    rate_limit_per_second: float = 5000.0
+    rate_limit_burst: float = 10000.0
+    rotate_bytes: int = 64 * 1024 * 1024
+    rotate_seconds: float = 60.0
+
+    @classmethod
+    def from_env(cls) -> "ApiConfig":
+        return cls(
+            raw_zone_url=os.environ.get("RAW_ZONE_URL") or None,
+            keys_file=keys_file_from_env(),
+            max_events=int(_env_number("API_MAX_EVENTS", cls.max_events)),
+            max_body_bytes=int(_env_number("API_MAX_BODY_BYTES", cls.max_body_bytes)),
+            rate_limit_per_second=_env_number("API_RATE_LIMIT", cls.rate_limit_per_second),
+            rate_limit_burst=_env_number("API_RATE_BURST", cls.rate_limit_burst),
+            rotate_bytes=int(_env_number("API_ROTATE_BYTES", cls.rotate_bytes)),
+            rotate_seconds=_env_number("API_ROTATE_SECONDS", cls.rotate_seconds),
+        )
