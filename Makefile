@@ -18,7 +18,7 @@ TEST_LAKE := data/test_lake
 EVENTS ?= 10000000
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -56,3 +56,19 @@ bench: setup ## benchmark a day of EVENTS events (default 10M) + one incremental
 
 clean: ## remove generated data, warehouse and dbt artifacts (keeps .venv)
 	rm -rf data warehouse target logs dbt_packages bench/work
+
+.PHONY: s3-up s3-down
+s3-up: ## build (once) and start a local S3 server (MinIO, dev credentials) on 127.0.0.1:9000 (S3_PORT)
+	scripts/s3-server.sh install
+	scripts/s3-server.sh start
+
+s3-down: ## stop the local S3 server of s3-up
+	scripts/s3-server.sh stop
+
+.PHONY: kafka-up kafka-down
+kafka-up: ## fetch (once) and start a single-node Kafka broker (KRaft) on 127.0.0.1:9092 (KAFKA_PORT)
+	scripts/kafka/kafka.sh install
+	scripts/kafka/kafka.sh start
+
+kafka-down: ## stop the Kafka broker of kafka-up (its data stays in .tools/kafka/data)
+	scripts/kafka/kafka.sh stop

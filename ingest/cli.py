@@ -8,8 +8,11 @@ import sys
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from ingest import geoip_cli
+from ingest import geoip_cli, watch
+from ingest import kafka_cli
+from ingest.api import cli as api_cli
 from ingest.raw_files import InputError
+from ingest.raw_zone import RawZoneError
 from ingest.settings import Settings
 
 
@@ -51,7 +54,14 @@ def _cmd_files(args: argparse.Namespace) -> int:
     from ingest.load import load_files
 
     settings = Settings.from_env()
-    report = load_files(args.paths, settings, show_progress=not args.quiet)
+    paths = list(args.paths)
+    if args.from_raw_zone:
+        from ingest.raw_zone_cache import area_location
+
+        paths.append(area_location(args.from_raw_zone))
+    if not paths:
+        raise InputError("name files, folders or s3:// URLs to load, or --from-raw-zone AREA")
+    report = load_files(paths, settings, show_progress=not args.quiet)
     for path, previous in report.files_skipped:
         same = "" if path == previous else f" (same content as {previous})"
         print(f"skipped {path}: already loaded{same}")
@@ -106,12 +116,16 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     gen.set_defaults(func=_cmd_generate)
 
-    files = commands.add_parser("files", help="load .jsonl/.ndjson/.json(.gz) files into raw.events",
+    files = commands.add_parser("files", help="load .jsonl/.ndjson/.json/.csv(.gz) files into raw.events",
                                 description="Load every .jsonl, .ndjson or .json file (optionally gzipped) "
                                             "under the given files or folders into raw.events, one row per "
-                                            "line as its exact text plus lineage. Files already loaded "
-                                            "(same content) are skipped.")
-    files.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
+                                            "line as its exact text plus lineage. A .csv file (header row "
+                                            "naming the event fields) lands one JSON line per record. Files "
+                                            "already loaded (same content) are skipped.")
+    files.add_argument("paths", nargs="*", metavar="PATH",
+                       help="files, folders, or s3://bucket/prefix URLs (objects are cached beside the warehouse)")
+    files.add_argument("--from-raw-zone", metavar="AREA",
+                       help="also load the AREA folder (e.g. api) of $RAW_ZONE_URL (default data/raw_zone)")
     files.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     files.set_defaults(func=_cmd_files)
 
@@ -127,6 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
     summary.set_defaults(func=_cmd_summary)
 
     geoip_cli.register(commands)
+    watch.register(commands)
+    api_cli.register(commands)
+    kafka_cli.register(commands)
     return parser
 
 
@@ -136,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.func(args))
-    except InputError as error:
+    except (InputError, RawZoneError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from ingest.raw_files import InputError, RawFile, discover, fingerprint, read_lines
+from ingest.raw_files import InputError, RawFile, fingerprint, read_lines
+from ingest.raw_zone_cache import resolve
 from ingest.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -117,7 +118,7 @@ def _event_batches(files: list[RawFile], loaded_at: datetime, report: LoadReport
     # while dlt writes the previous ones; map() keeps the file order.
     with ThreadPoolExecutor(max_workers=READ_AHEAD_THREADS) as pool:
         for raw_file, tables in zip(files, pool.map(_file_tables, [f.path for f in files])):
-            source = str(raw_file.path)
+            source = raw_file.source_name
             rows = 0
             for table in tables:
                 count = table.num_rows
@@ -136,10 +137,10 @@ def _event_batches(files: list[RawFile], loaded_at: datetime, report: LoadReport
 
 def _file_table(files: list[RawFile], file_rows: dict[str, int], loaded_at: datetime) -> pa.Table:
     return pa.Table.from_arrays(
-        [pa.array([str(f.path) for f in files], pa.string()),
+        [pa.array([f.source_name for f in files], pa.string()),
          pa.array([f.sha256 for f in files], pa.string()),
          pa.array([f.size_bytes for f in files], pa.int64()),
-         pa.array([file_rows[str(f.path)] for f in files], pa.int64()),
+         pa.array([file_rows[f.source_name] for f in files], pa.int64()),
          pa.array([loaded_at] * len(files), LOADED_AT_TYPE)],
         schema=LOADED_FILES_SCHEMA,
     )
@@ -156,23 +157,23 @@ def _explain(error: BaseException) -> Exception:
 
 
 def load_files(paths: list[str], settings: Settings, show_progress: bool = True) -> LoadReport:
-    """Load every event file under `paths` that is not in the warehouse yet."""
+    """Load every event file under `paths` (files, folders, s3:// URLs) that is not in the warehouse yet."""
     import dlt
 
     started = time.monotonic()
     report = LoadReport()
-    candidates = discover(paths)
+    candidates = resolve(paths, settings)  # s3:// objects come as local cached copies
     pipeline = _pipeline(settings)
     known = _already_loaded(pipeline)
     todo: list[RawFile] = []
     seen_now: dict[str, str] = {}
-    for path in candidates:
-        raw_file = fingerprint(path)
+    for path, source_name in candidates:
+        raw_file = fingerprint(path, source_name)
         previous = known.get(raw_file.sha256) or seen_now.get(raw_file.sha256)
         if previous:
-            report.files_skipped.append((str(path), previous))
+            report.files_skipped.append((source_name, previous))
             continue
-        seen_now[raw_file.sha256] = str(path)
+        seen_now[raw_file.sha256] = source_name
         todo.append(raw_file)
     if not todo:
         report.seconds = time.monotonic() - started
@@ -196,6 +197,6 @@ def load_files(paths: list[str], settings: Settings, show_progress: bool = True)
     progress.done()
     info.raise_on_failed_jobs()
     report.load_id = info.loads_ids[0] if info.loads_ids else None
-    report.files_loaded = [str(f.path) for f in todo]
+    report.files_loaded = [f.source_name for f in todo]
     report.seconds = time.monotonic() - started
     return report

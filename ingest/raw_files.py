@@ -13,7 +13,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-EVENT_SUFFIXES = (".jsonl", ".ndjson", ".json")
+EVENT_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv")
 BLOCK_BYTES = 64 * 1024 * 1024
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -27,6 +27,7 @@ class RawFile:
     path: Path
     size_bytes: int
     sha256: str
+    source_name: str  # recorded as source_file: the path, or the s3:// URL a cached copy came from
 
 
 def is_event_file(path: Path) -> bool:
@@ -49,18 +50,18 @@ def discover(paths: list[str]) -> list[Path]:
         elif is_event_file(path):
             found[path.resolve()] = None
         else:
-            raise InputError(f"{given}: not an event file (expected .jsonl, .ndjson or .json, optionally .gz)")
+            raise InputError(f"{given}: not an event file (expected .jsonl, .ndjson, .json or .csv, optionally .gz)")
     return sorted(found)
 
 
-def fingerprint(path: Path) -> RawFile:
+def fingerprint(path: Path, source_name: str | None = None) -> RawFile:
     digest = hashlib.sha256()
     size = 0
     with open(path, "rb") as handle:
         while chunk := handle.read(8 * 1024 * 1024):
             digest.update(chunk)
             size += len(chunk)
-    return RawFile(path=path, size_bytes=size, sha256=digest.hexdigest())
+    return RawFile(path=path, size_bytes=size, sha256=digest.hexdigest(), source_name=source_name or str(path))
 
 
 def _open_decompressed(path: Path) -> Iterator[bytes]:
@@ -109,7 +110,14 @@ def read_lines(path: Path) -> Iterator[pa.Table]:
     """Tables of (raw_line, line_number), line numbers starting at 1.
 
     Every line lands, blank or not; only the final newline of the file ends no line.
+    A CSV file lands one JSON line per record instead (see csv_events).
     """
+    # Imported here: csv_events builds on this module.
+    from ingest.csv_events import is_csv_file, read_csv_lines
+
+    if is_csv_file(path):
+        yield from read_csv_lines(path)
+        return
     array_lines = _json_array_lines(path)
     if array_lines is not None:
         lines = pa.array(array_lines, type=pa.large_binary())

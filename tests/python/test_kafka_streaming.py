@@ -1,0 +1,176 @@
+"""Streaming into the raw zone against a real Kafka broker: a consumer killed mid-batch, a
+broker restart and a rebalance between two consumers neither lose nor double an event, in
+the raw zone and in silver.events_cleaned; lag is exported as a metric."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+from confluent_kafka import Producer
+
+from api_events import valid_event
+from ingest.api.process import free_port
+from ingest.dbt_runner import run_dbt
+from ingest.load import load_files
+from ingest.settings import Settings
+from kafka_broker import KafkaBroker, broker_fixture
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+TOPICS = ("clickstream", "video", "quiz")
+kafka_broker = broker_fixture(scope="module")
+
+
+@dataclass
+class Scenario:
+    zone: Path
+    topics: tuple[str, ...]
+    ids: list[str]
+
+
+def produce(broker: KafkaBroker, prefix: str, count: int, topics: tuple[str, ...]) -> list[str]:
+    producer = Producer({"bootstrap.servers": broker.bootstrap, "enable.idempotence": True, "acks": "all",
+                         "linger.ms": 5})
+    ids = [f"{prefix}-{n}" for n in range(count)]
+    for n, event_id in enumerate(ids):
+        event = valid_event(event_id, student=f"s-{n % 37}")
+        producer.produce(topics[n % len(topics)], json.dumps(event).encode(), key=event["student_id"].encode())
+        if n % 1000 == 0:
+            producer.poll(0)
+    assert producer.flush(30) == 0
+    return ids
+
+
+def landed_ids(zone: Path, topics: tuple[str, ...]) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for topic in topics:
+        for part in (zone / "kafka" / topic).glob("date=*/*.jsonl"):
+            counts.update(json.loads(line)["event_id"] for line in part.read_bytes().splitlines())
+    return counts
+
+
+class ConsumerProcess:
+    def __init__(self, broker: KafkaBroker, zone: Path, group: str, topics: tuple[str, ...], log: Path,
+                 batch_messages: int = 300, metrics_port: int | None = None) -> None:
+        args = [sys.executable, "-m", "ingest", "consume", "--bootstrap", broker.bootstrap, "--topics", ",".join(topics),
+                "--group", group, "--raw-zone", str(zone), "--batch-messages", str(batch_messages),
+                "--batch-seconds", "1", "-q"]
+        if metrics_port:
+            args += ["--metrics-port", str(metrics_port)]
+        self.process = subprocess.Popen(args, cwd=PROJECT_DIR, env=dict(os.environ),
+                                        stdout=open(log, "ab"), stderr=subprocess.STDOUT)
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        assert self.process.wait(timeout=60) == 0
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
+def wait_for(condition, timeout: float = 90.0, what: str = "condition") -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+def scenarios(kafka_broker: KafkaBroker, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Scenario]:
+    """Runs the three failure scenarios; each leaves its raw zone and the ids it produced."""
+    results: dict[str, Scenario] = {}
+    base = tmp_path_factory.mktemp("streaming")
+
+    # 1. The consumer is killed (SIGKILL) between landing a batch and committing, then restarted.
+    topics = tuple(f"kill-{t}" for t in TOPICS)
+    for topic in topics:
+        kafka_broker.create_topic(topic, 3)
+    ids = produce(kafka_broker, "kill", 6000, topics)
+    zone = base / "kill"
+    first = ConsumerProcess(kafka_broker, zone, "kill-group", topics, base / "kill-1.log", batch_messages=200)
+    wait_for(lambda: sum(landed_ids(zone, topics).values()) >= 1500, what="the first batches")
+    first.kill()
+    second = ConsumerProcess(kafka_broker, zone, "kill-group", topics, base / "kill-2.log", batch_messages=200)
+    wait_for(lambda: len(landed_ids(zone, topics)) == len(ids), what="every event after the restart")
+    second.stop()
+    results["consumer killed"] = Scenario(zone, topics, ids)
+
+    # 2. The broker restarts while the consumer runs; producing goes on afterwards.
+    topics = tuple(f"restart-{t}" for t in TOPICS)
+    for topic in topics:
+        kafka_broker.create_topic(topic, 3)
+    zone = base / "restart"
+    ids = produce(kafka_broker, "restart-a", 3000, topics)
+    consumer = ConsumerProcess(kafka_broker, zone, "restart-group", topics, base / "restart.log")
+    wait_for(lambda: sum(landed_ids(zone, topics).values()) >= 500, what="the first batches")
+    kafka_broker.restart()
+    ids += produce(kafka_broker, "restart-b", 3000, topics)
+    wait_for(lambda: len(landed_ids(zone, topics)) == len(ids), timeout=120, what="every event after the restart")
+    consumer.stop()
+    results["broker restarted"] = Scenario(zone, topics, ids)
+
+    # 3. A second consumer joins the group mid-stream (rebalance), then the first leaves (another).
+    topics = tuple(f"rebalance-{t}" for t in TOPICS)
+    for topic in topics:
+        kafka_broker.create_topic(topic, 3)
+    zone = base / "rebalance"
+    metrics_port = free_port()
+    ids = produce(kafka_broker, "rebalance-a", 3000, topics)
+    one = ConsumerProcess(kafka_broker, zone, "rebalance-group", topics, base / "rebalance-1.log")
+    wait_for(lambda: sum(landed_ids(zone, topics).values()) >= 300, what="the first batches")
+    two = ConsumerProcess(kafka_broker, zone, "rebalance-group", topics, base / "rebalance-2.log",
+                          metrics_port=metrics_port)
+    ids += produce(kafka_broker, "rebalance-b", 3000, topics)
+    time.sleep(3)
+    one.stop()
+    ids += produce(kafka_broker, "rebalance-c", 2000, topics)
+    wait_for(lambda: len(landed_ids(zone, topics)) == len(ids), timeout=120, what="every event after rebalancing")
+    time.sleep(6)  # the lag gauge is refreshed every few seconds
+    connection = http.client.HTTPConnection("127.0.0.1", metrics_port, timeout=5)
+    connection.request("GET", "/metrics")
+    lag_metrics = connection.getresponse().read().decode()
+    two.stop()
+    results["rebalanced"] = Scenario(zone, topics, ids)
+    results["rebalanced"].lag_metrics = lag_metrics  # type: ignore[attr-defined]
+    return results
+
+
+SCENARIOS = ("consumer killed", "broker restarted", "rebalanced")
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_every_event_lands_exactly_once_in_the_raw_zone(scenarios: dict[str, Scenario], name: str) -> None:
+    scenario = scenarios[name]
+    landed = landed_ids(scenario.zone, scenario.topics)
+    assert set(landed) == set(scenario.ids)
+    assert [event_id for event_id, copies in landed.items() if copies > 1] == []
+
+
+def test_consumer_lag_is_exported(scenarios: dict[str, Scenario]) -> None:
+    text = scenarios["rebalanced"].lag_metrics  # type: ignore[attr-defined]
+    lags = [line for line in text.splitlines() if line.startswith("kafka_consumer_lag_messages{")]
+    assert lags and all(line.endswith(" 0") for line in lags), text
+    assert "kafka_consumer_landed_messages_total" in text
+
+
+def test_silver_has_every_event_once(scenarios: dict[str, Scenario], tmp_path: Path) -> None:
+    settings = Settings(warehouse_path=tmp_path / "warehouse" / "stream.duckdb", lake_path=tmp_path / "lake")
+    load_files([str(scenarios[name].zone / "kafka") for name in SCENARIOS], settings, show_progress=False)
+    done = run_dbt(["build", "--exclude", "test_type:unit", "--quiet"], settings, capture=True)
+    assert done.returncode == 0, done.stdout[-3000:]
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as warehouse:
+        cleaned = Counter(row[0] for row in warehouse.execute("select event_id from silver.events_cleaned").fetchall())
+    produced = [event_id for name in SCENARIOS for event_id in scenarios[name].ids]
+    assert [event_id for event_id in produced if cleaned[event_id] != 1] == []
+    assert sum(cleaned.values()) == len(produced)
