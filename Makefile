@@ -14,7 +14,7 @@ TEST_DATA := data/test_sample
 TEST_WAREHOUSE := warehouse/test.duckdb
 TEST_LAKE := data/test_lake
 
-.PHONY: help setup run test test-python test-dbt lint docs bench clean
+.PHONY: help setup run test test-python test-dbt lint docs bench bench-api bench-freshness clean
 EVENTS ?= 10000000
 
 help: ## list the targets
@@ -53,6 +53,13 @@ docs: setup ## build the dbt docs site into target/
 
 bench: setup ## benchmark a day of EVENTS events (default 10M) + one incremental hour; writes bench/results.json
 	$(BIN)/python bench/run.py --events $(EVENTS)
+
+bench-api: setup ## benchmark the tracking API (events/s in batches of 1 and 100, p50/p99 at 1,000 req/s)
+	$(BIN)/python bench/api.py
+
+bench-freshness: setup ## streaming freshness: Kafka at 1,000 events/s to gold.course_activity_realtime
+	scripts/kafka/kafka.sh install
+	$(BIN)/python bench/freshness.py
 
 clean: ## remove generated data, warehouse and dbt artifacts (keeps .venv)
 	rm -rf data warehouse target logs dbt_packages bench/work

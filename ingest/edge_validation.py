@@ -18,7 +18,10 @@ What a schema cannot express is checked here, in code:
   is `timestamp_out_of_range`. The warehouse compares with the load time instead, which is
   later than receipt, so an event accepted here is never out of range there.
 - `validate_line` refuses what orjson refuses (invalid JSON, NaN/Infinity, invalid UTF-8,
-  a BOM) as `malformed_json`, and a JSON value that is not an object.
+  a BOM) as `malformed_json`, and a JSON value that is not an object. Here the edge keeps
+  to the contract where the warehouse's JSON reading is laxer or stricter (trailing commas,
+  nan/inf, numbers beyond a double, repeated keys, invalid UTF-8, `:NaN,` inside a string):
+  see KNOWN_DEVIATIONS in tests/python/test_schema_agreement.py.
 
 Not judged here: duplicates. A valid event whose event_id was seen before is valid at
 the edge; the warehouse counts it once, as a duplicate.
@@ -31,6 +34,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import unquote
 
 import jsonschema_rs
 import orjson
@@ -127,8 +131,8 @@ def _rule_at(keyword_location: str, missing_property: str | None) -> tuple[str, 
     A failed `required` is judged like the missing property's own schema when that has a
     reason (a missing event_id fails like a blank one).
     """
-    uri, _, pointer = keyword_location.partition("#")
-    nodes = _walk(pointer, SCHEMAS[uri])
+    uri, _, fragment = keyword_location.partition("#")
+    nodes = _walk(unquote(fragment), SCHEMAS[uri])
     if missing_property is not None:
         own = nodes[-2].get("properties", {}).get(missing_property, {})
         if REASON_KEYWORD in own:
@@ -146,7 +150,9 @@ _RULES: dict[tuple[str, str | None], tuple[str, str]] = {}
 def _rejection_for(error: jsonschema_rs.ValidationError) -> Rejection:
     kind = error.kind
     missing = kind.property if isinstance(kind, jsonschema_rs.ValidationErrorKind.Required) else None
-    location = error.absolute_keyword_location or ""
+    location = error.absolute_keyword_location
+    if location is None:  # every schema file has an $id, so every keyword has an absolute location
+        raise LookupError(f"no keyword location for {error.kind.name} at {error.instance_path}")
     key = (location, missing)
     if key not in _RULES:
         _RULES[key] = _rule_at(location, missing)
@@ -181,7 +187,7 @@ def _days_in_month(year: int, month: int) -> int:
 
 def _days_from_civil(year: int, month: int, day: int) -> int:
     """Days since 1970-01-01 (H. Hinnant's algorithm; valid for year 0 and beyond 9999)."""
-    year -= month <= 2
+    year -= 1 if month <= 2 else 0  # years start in March: the leap day ends them
     era = year // 400
     year_of_era = year - era * 400
     day_of_year = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
@@ -238,7 +244,7 @@ def validate_event(value: object, received_at: datetime) -> Rejection | None:
     if REASON_RANK[rejection.reason] <= BAD_TIMESTAMP_RANK:
         return rejection
     # A later reason (question, quiz, metadata) loses to a timestamp outside the calendar or range.
-    timestamp = value["timestamp"]
+    timestamp = value.get("timestamp")
     return (_timestamp_rejection(timestamp, received_at) if isinstance(timestamp, str) else None) or rejection
 
 

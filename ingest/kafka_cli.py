@@ -55,7 +55,7 @@ def _cmd_stream(args: argparse.Namespace) -> int:
 
     consumer = _consumer(args)
     print(f"stream: every {args.interval:g}s: consume {','.join(args.topics)}, land in {consumer.zone.url}/kafka, "
-          "load, dbt build -s tag:realtime", file=sys.stderr)
+          "load, dbt build -s +tag:realtime", file=sys.stderr)
     return run_stream(consumer, Settings.from_env(), args.interval, args.cycles)
 
 
@@ -87,7 +87,8 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     stream = commands.add_parser(
         "stream", help="consume, load and build the realtime models every N seconds",
         description="Every INTERVAL seconds: land what was consumed, load it into raw.events and run "
-                    "`dbt build -s tag:realtime` (silver.events_cleaned and gold.course_activity_realtime); "
+                    "`dbt build -s +tag:realtime` (silver.events_cleaned and gold.course_activity_realtime, "
+                    "with their parents); "
                     "prints freshness (event time to its row in the mart) and consumer lag per cycle.")
     _common(stream)
     stream.add_argument("--interval", type=float, default=30.0, help="seconds per cycle (default 30)")

@@ -61,10 +61,13 @@ def run_stream(consumer: ZoneConsumer, settings: Settings, interval: float, cycl
 
     consumer.start()
     cycle = 0
+    processing = 0.0
     try:
         while not consumer.stopping and (cycles is None or cycle < cycles):
             cycle += 1
-            consumed = consumer.poll_for(interval)
+            # A cycle starts every `interval` seconds: the load and build of the last one eat
+            # into this one's consuming, or an event could wait two cycles plus two builds.
+            consumed = consumer.poll_for(max(1.0, interval - processing))
             consumer.flush_all()
             started = time.monotonic()
             landed = [location(key) for key in consumer.take_written_keys()]
@@ -79,6 +82,7 @@ def run_stream(consumer: ZoneConsumer, settings: Settings, interval: float, cycl
                     print(f"stream: dbt build failed, retrying next cycle:\n{built.stdout[-3000:]}",
                           file=sys.stderr, flush=True)
             dbt_seconds = time.monotonic() - started
+            processing = load_seconds + dbt_seconds
             p50, worst = cycle_freshness(settings, report.load_id if report and report.rows else None)
             lags = consumer.lag()
             if hasattr(consumer, "metrics_snapshot"):

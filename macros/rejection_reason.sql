@@ -2,6 +2,9 @@
     the first rejection reason that applies, in the contract's order, or NULL for a valid
     record. Choices where the contract is silent are listed in int_events__validated's YAML. -#}
 {% macro rejection_reason() -%}
+    {#- Bounds the contract leaves open: a duration over 1e9 s (31 years) is no measurement and
+        would overflow the gold models' exact sums; attempt_number must fit a 32-bit integer. -#}
+    {%- set max_seconds = 1000000000 -%}
     case
         when not is_json_object then 'malformed_json'
         when
@@ -43,6 +46,7 @@
                     or scroll_depth_sent > 100
                     or coalesce(duration_seconds_kind, 'null') not in ('null', 'number')
                     or duration_seconds < 0
+                    or duration_seconds > {{ max_seconds }}
                 )
             )
             or (
@@ -50,10 +54,13 @@
                     coalesce(video_id_kind, 'null') not in ('null', 'string')
                     or coalesce(watched_seconds_kind, 'null') not in ('null', 'number')
                     or watched_seconds < 0
+                    or watched_seconds > {{ max_seconds }}
                     or coalesce(video_duration_seconds_kind, 'null') not in ('null', 'number')
                     or video_duration_seconds <= 0
+                    or video_duration_seconds > {{ max_seconds }}
                     or coalesce(position_seconds_kind, 'null') not in ('null', 'number')
                     or position_seconds < 0
+                    or position_seconds > {{ max_seconds }}
                 )
             )
             or (
@@ -62,8 +69,10 @@
                     or coalesce(is_correct_kind, 'null') not in ('null', 'boolean')
                     or coalesce(time_spent_seconds_kind, 'null') not in ('null', 'number')
                     or time_spent_seconds < 0
+                    or time_spent_seconds > {{ max_seconds }}
                     or coalesce(attempt_number_kind, 'null') not in ('null', 'number')
                     or attempt_number < 1
+                    or attempt_number > 2147483647
                     or attempt_number != floor(attempt_number)
                 )
             )

@@ -8,6 +8,7 @@ GET  /metrics   Prometheus text            GET /openapi.json
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import datetime, timezone
 from importlib import resources
@@ -17,6 +18,7 @@ import orjson
 
 from ingest.api.config import ApiConfig
 from ingest.api.durable_log import GroupCommitter, PartLog
+from ingest.api.kafka_sink import KafkaSink
 from ingest.api.keys import KeyFile, KeyRing
 from ingest.api.metrics import Metrics
 from ingest.api.rate_limit import RateLimiter
@@ -62,6 +64,7 @@ class TrackingApi:
              for area in (ACCEPTED_AREA, REJECTED_AREA)},
             self.metrics,
         )
+        self.kafka: KafkaSink | None = None
         self.ready = False
         self._keys_checked = 0.0
         self._openapi = _openapi_document()
@@ -104,10 +107,14 @@ class TrackingApi:
                 except OSError as error:
                     await send({"type": "lifespan.startup.failed", "message": f"raw zone not writable: {error}"})
                     return
+                if self.config.sink == "kafka":
+                    self.kafka = KafkaSink(self.config.kafka_bootstrap, self.config.kafka_topic_prefix)
                 self.ready = True
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.ready = False
+                if self.kafka is not None:
+                    await asyncio.get_running_loop().run_in_executor(None, self.kafka.close)
                 await self.committer.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
@@ -186,13 +193,13 @@ class TrackingApi:
 
     async def _accept(self, send: Send, events: list[object], key_name: str) -> int:
         received_at = datetime.now(timezone.utc)
-        accepted: list[bytes] = []
+        accepted: list[Any] = []
         rejected_lines: list[bytes] = []
         rejected: list[dict[str, object]] = []
         for index, event in enumerate(events):
             rejection = validate_event(event, received_at)
             if rejection is None:
-                accepted.append(orjson.dumps(event))
+                accepted.append(event)
                 continue
             entry = _rejection_entry(index, event, rejection)
             rejected.append(entry)
@@ -201,16 +208,18 @@ class TrackingApi:
                                                 "index": index, "event": event}))
             self.metrics.events_rejected[rejection.reason] += 1
         lines = {}
-        if accepted:
-            lines[ACCEPTED_AREA] = b"\n".join(accepted) + b"\n"
+        if accepted and self.kafka is None:
+            lines[ACCEPTED_AREA] = b"\n".join(orjson.dumps(event) for event in accepted) + b"\n"
         if rejected_lines:
             lines[REJECTED_AREA] = b"\n".join(rejected_lines) + b"\n"
-        if lines:
-            try:
+        try:
+            if accepted and self.kafka is not None:
+                await self.kafka.publish(accepted)
+            if lines:
                 await self.committer.submit(lines)
-            except Exception as error:  # nothing may be acknowledged that is not durable
-                return await self._error(send, 503, f"the raw zone did not take the events, retry: {error}",
-                                         [(b"retry-after", b"1")])
+        except Exception as error:  # nothing may be acknowledged that is not durable
+            return await self._error(send, 503, f"the events were not stored, retry: {error}",
+                                     [(b"retry-after", b"1")])
         self.metrics.events_accepted += len(accepted)
         return await self._json(send, 200, {"accepted": len(accepted), "rejected": rejected})
 

@@ -21,13 +21,16 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         "raw_zone_url": args.raw_zone, "max_events": args.max_events, "max_body_bytes": args.max_body_bytes,
         "rate_limit_per_second": args.rate_limit, "rate_limit_burst": args.rate_burst,
         "rotate_bytes": args.rotate_bytes, "rotate_seconds": args.rotate_seconds,
+        "sink": args.sink, "kafka_bootstrap": args.kafka_bootstrap, "kafka_topic_prefix": args.kafka_topic_prefix,
     }.items() if value is not None}
     config = dataclasses.replace(ApiConfig.from_env(), **overrides)
     api = TrackingApi(config)
     if not len(api.keys):
         print(f"warning: no active API key in {config.keys_file}; every POST will get 401. "
               "Create one with `python -m ingest keys create NAME`.", file=sys.stderr)
-    print(f"tracking API on http://{args.host}:{args.port} writing to {api.zone.url} "
+    destination = (f"Kafka at {config.kafka_bootstrap} (rejected events: {api.zone.url})" if config.sink == "kafka"
+                   else api.zone.url)
+    print(f"tracking API on http://{args.host}:{args.port} writing to {destination} "
           f"(OpenAPI at /openapi.json; Ctrl-C or SIGTERM drains and stops)", file=sys.stderr)
     server_options: dict[str, Any] = {"loop": "uvloop", "http": "httptools"}
     uvicorn.run(api, host=args.host, port=args.port, lifespan="on", access_log=False, log_level="warning",
@@ -79,6 +82,10 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     serve.add_argument("--rate-burst", type=float, help="burst of requests per key (default 10000)")
     serve.add_argument("--rotate-bytes", type=int, help="start a new part file past this size (default 64 MiB)")
     serve.add_argument("--rotate-seconds", type=float, help="start a new part file after this age (default 60)")
+    serve.add_argument("--sink", choices=["raw_zone", "kafka"],
+                       help="where accepted events go: the raw zone (default) or Kafka ($API_SINK)")
+    serve.add_argument("--kafka-bootstrap", help="with --sink kafka (default $KAFKA_BOOTSTRAP or 127.0.0.1:9092)")
+    serve.add_argument("--kafka-topic-prefix", help="prefix of the topics clickstream, video and quiz (default none)")
     serve.set_defaults(func=_cmd_serve)
 
     keys = commands.add_parser("keys", help="create, list and revoke API keys",

@@ -23,6 +23,9 @@ class ApiConfig:
     rate_limit_burst: float = 10000.0
     rotate_bytes: int = 64 * 1024 * 1024
     rotate_seconds: float = 60.0
+    sink: str = "raw_zone"  # or "kafka": accepted events are published instead of written
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_topic_prefix: str = ""
 
     @classmethod
     def from_env(cls) -> "ApiConfig":
@@ -35,4 +38,7 @@ class ApiConfig:
             rate_limit_burst=_env_number("API_RATE_BURST", cls.rate_limit_burst),
             rotate_bytes=int(_env_number("API_ROTATE_BYTES", cls.rotate_bytes)),
             rotate_seconds=_env_number("API_ROTATE_SECONDS", cls.rotate_seconds),
+            sink=os.environ.get("API_SINK") or cls.sink,
+            kafka_bootstrap=os.environ.get("KAFKA_BOOTSTRAP") or cls.kafka_bootstrap,
+            kafka_topic_prefix=os.environ.get("KAFKA_TOPIC_PREFIX") or cls.kafka_topic_prefix,
         )

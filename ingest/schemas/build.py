@@ -208,28 +208,37 @@ def envelope_schema(all_aliases: list[str], timestamp_pattern: str, future_hours
     )
 
 
+# Upper bounds the contract leaves open (rejection_reason.sql): a duration over 1e9 s (31
+# years) is no measurement, and sums of such values would overflow the exact decimal sums of
+# the gold models; an attempt number must fit a 32-bit integer column.
+MAX_SECONDS = 1_000_000_000
+MAX_ATTEMPT_NUMBER = 2_147_483_647
+SECONDS_RULE = f"a number from 0 to {MAX_SECONDS:,} or null"
+
+
 def metadata_rules(event_type: str) -> dict[str, Schema]:
     """The metadata keys an event type uses (events.md), as checked by rejection_reason.sql."""
     if event_type == "page_view":
         return {
             "scroll_depth": number_rule(
                 "a number from 0 to 100 or null (above 1 it is a percentage)", minimum=0, maximum=100),
-            "duration_seconds": number_rule("a number >= 0 or null", minimum=0),
+            "duration_seconds": number_rule(SECONDS_RULE, minimum=0, maximum=MAX_SECONDS),
         }
     if event_type in VIDEO_EVENT_TYPES:
         return {
             "video_id": typed_rule("string", "a string or null"),
-            "watched_seconds": number_rule("a number >= 0 or null", minimum=0),
-            "video_duration_seconds": number_rule("a number > 0 or null", exclusiveMinimum=0),
-            "position_seconds": number_rule("a number >= 0 or null", minimum=0),
+            "watched_seconds": number_rule(SECONDS_RULE, minimum=0, maximum=MAX_SECONDS),
+            "video_duration_seconds": number_rule(f"a number > 0 and <= {MAX_SECONDS:,} or null",
+                                                  exclusiveMinimum=0, maximum=MAX_SECONDS),
+            "position_seconds": number_rule(SECONDS_RULE, minimum=0, maximum=MAX_SECONDS),
         }
     if event_type == "quiz_attempt":
         return {
             "is_correct": typed_rule("boolean", "a boolean or null"),
             "selected_option": free_field("optional, any JSON value"),
-            "time_spent_seconds": number_rule("a number >= 0 or null", minimum=0),
-            "attempt_number": rule("bad_metadata", "a whole number >= 1 or null",
-                                   type=["integer", "null"], minimum=1),
+            "time_spent_seconds": number_rule(SECONDS_RULE, minimum=0, maximum=MAX_SECONDS),
+            "attempt_number": rule("bad_metadata", f"a whole number from 1 to {MAX_ATTEMPT_NUMBER:,} or null",
+                                   type=["integer", "null"], minimum=1, maximum=MAX_ATTEMPT_NUMBER),
         }
     if event_type == "submit_assignment":
         return {

@@ -14,7 +14,7 @@ import duckdb
 import jsonschema_rs
 import pytest
 
-from ingest.edge_validation import Rejection, validate_event, validate_line
+from ingest.edge_validation import ISO_TIMESTAMP, Rejection, validate_event, validate_line
 from ingest.schemas import REASON_KEYWORD, REJECTION_REASONS, SCHEMA_DIR
 from ingest.schemas.build import EXTRA_UPPERCASE, TRIMMED_CLASS, build_files
 
@@ -111,6 +111,18 @@ def test_the_alias_classes_hold_every_character_duckdb_lowers_or_trims() -> None
 
 def _in_class(char: str, character_class: str) -> bool:
     return re.fullmatch(character_class, char) is not None
+
+
+@pytest.mark.parametrize("text", [
+    "2025-11-15T08:31", "2025-11-15t08:31:12z", "2025-11-15 08:31:12,5+02", "2025-11-15T08:31:12.123456789-0230",
+    "2025-11-15T08:31:12.1234567890Z", "2025-11-15T08:31:12+2", "2025-11-15T08:31:12+02:0", "2025-11-15T08:31:12.Z",
+    "2025-11-15", "2025-11-15T08:31:12Z\n", " 2025-11-15T08:31Z", "\uff12025-11-15T08:31", "2025-11-15T08:31:12+02:00:00",
+])
+def test_the_calendar_check_matches_the_same_texts_as_the_schema(text: str) -> None:
+    """edge_validation's named groups accept exactly the texts of the schema's pattern."""
+    envelope = json.loads((SCHEMA_DIR / "envelope.schema.json").read_text())
+    pattern = next(rule["pattern"] for rule in envelope["properties"]["timestamp"]["allOf"] if "pattern" in rule)
+    assert (ISO_TIMESTAMP.fullmatch(text) is not None) == (re.search(pattern.replace("$", r"\Z"), text) is not None)
 
 
 # --------------------------------------------------------------------------- verdicts

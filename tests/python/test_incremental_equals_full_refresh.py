@@ -24,7 +24,7 @@ BOOKKEEPING = ("updated_at", "processed_at")
 TABLES = (
     "silver.events_cleaned", "silver.events_rejected", "silver.events_duplicates", "silver.sessions",
     "gold.student_daily_activity", "gold.chapter_engagement", "gold.question_attempts_summary",
-    "feature_store.student_features",
+    "gold.course_activity_realtime", "feature_store.student_features",
 )
 LAKE_TABLES = {"silver.events_cleaned": "date", "gold.student_daily_activity": "date",
                "feature_store.student_features": "as_of_date", "silver.events_rejected": "loaded_date"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import socket
 import subprocess
@@ -361,3 +362,28 @@ def test_the_server_script_is_idempotent(s3_server: S3Server) -> None:
     assert _script("start", s3_server.env).returncode == 0  # already running: says so, succeeds
     status = _script("status", s3_server.env)
     assert status.returncode == 0 and s3_server.endpoint in status.stdout
+
+
+def test_the_api_writes_its_raw_zone_on_s3(s3_env: str, tmp_path: Path) -> None:
+    """`serve` with an s3:// raw zone: each group commit is one object, there before the answer."""
+    import http.client
+
+    from api_events import invalid_events, valid_event
+    from ingest.api.process import ApiProcess
+
+    api = ApiProcess(raw_zone=s3_env, keys_file=tmp_path / "keys.json")
+    key = api.create_key("s3")
+    api.start()
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", api.port, timeout=10)
+        body = json.dumps([valid_event("s3-1"), valid_event("s3-2"), invalid_events()[2][0]])
+        connection.request("POST", "/v1/track", body=body, headers={"authorization": f"Bearer {key}"})
+        response = connection.getresponse()
+        assert response.status == 200 and json.loads(response.read())["accepted"] == 2
+        zone = _s3_zone(s3_env)
+        accepted = [json.loads(line)["event_id"] for key_ in zone.list("api/") for line in zone.read(key_).splitlines()]
+        rejected = [json.loads(line)["reason"] for key_ in zone.list("rejected/api/")
+                    for line in zone.read(key_).splitlines()]
+        assert accepted == ["s3-1", "s3-2"] and rejected == ["unknown_event_type"]
+    finally:
+        assert api.stop() == 0
