@@ -44,7 +44,7 @@ def cycle_freshness(settings: Settings, load_id: str | None) -> tuple[float | No
                 max(epoch(now() - cleaned.ts))
             from silver.events_cleaned as cleaned
             inner join gold.course_activity_realtime as mart
-                on mart.course_id = cleaned.course_id and mart.minute = date_trunc('minute', cleaned.ts)
+                on mart.course_id = cleaned.course_id and mart.minute_start = date_trunc('minute', cleaned.ts)
             where cleaned.load_id = ?
             """, [load_id]).fetchall()[0]
     return (None, None) if row[0] is None else (float(row[0]), float(row[1]))

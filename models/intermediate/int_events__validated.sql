@@ -146,7 +146,8 @@ final as (
         case when event_type = 'quiz_attempt' then selected_option end as selected_option,
         case when event_type = 'quiz_attempt' then time_spent_seconds end as time_spent_seconds,
         case
-            when event_type = 'quiz_attempt' and rejection_reason is null then cast(attempt_number as {{ dbt.type_int() }})
+            when event_type = 'quiz_attempt' and rejection_reason is null
+                then cast(attempt_number as {{ dbt.type_int() }})
         end as attempt_number,
         case when event_type = 'submit_assignment' then assignment_id end as assignment_id,
         case when event_type = 'submit_assignment' then on_time end as on_time,

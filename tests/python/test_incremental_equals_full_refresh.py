@@ -153,3 +153,36 @@ def test_every_model_and_column_is_documented(warehouses: tuple[Settings, Settin
         missing += [f"{unique_id}.{name}" for name in built["columns"]
                     if name.lower() not in documented and not name.startswith("dbt_")]
     assert missing == [], "\n".join(missing)
+
+
+def test_realtime_activity_equals_its_definition(warehouses: tuple[Settings, Settings]) -> None:
+    """The island-and-running-sum SQL of course_activity_realtime against the definition
+    computed the slow way: every minute, the distinct students of the 5 and 15 minutes before."""
+    _, full = warehouses
+    with duckdb.connect(str(full.warehouse_path), read_only=True) as warehouse:
+        warehouse.execute("set TimeZone = 'UTC'")
+        differences = warehouse.execute("""
+            with student_minutes as (
+                select course_id, student_hash, date_trunc('minute', ts) as active_minute, count(*) as events
+                from silver.events_cleaned where course_id is not null group by all),
+            report_minutes as (
+                select distinct course_id, active_minute + to_minutes(offset_minutes) as report_minute
+                from student_minutes cross join range(15) as offsets(offset_minutes)),
+            by_definition as (
+                select r.course_id, r.report_minute,
+                    coalesce(sum(case when s.active_minute = r.report_minute then s.events end), 0) as events,
+                    count(distinct case when s.active_minute >= r.report_minute - interval 4 minute
+                        then s.student_hash end) as active_5m,
+                    count(distinct s.student_hash) as active_15m
+                from report_minutes as r inner join student_minutes as s
+                    on s.course_id = r.course_id and s.active_minute between r.report_minute - interval 14 minute
+                    and r.report_minute
+                where r.report_minute <= now()
+                group by all),
+            built as (
+                select course_id, minute_start, events_count, active_students_5m, active_students_15m
+                from gold.course_activity_realtime)
+            select count(*) from ((select * from by_definition except all select * from built)
+                                  union all (select * from built except all select * from by_definition))
+        """).fetchall()[0][0]
+    assert differences == 0
