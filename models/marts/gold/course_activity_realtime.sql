@@ -1,10 +1,10 @@
 {{ config(
     materialized='incremental',
     incremental_strategy=('merge' if target.type == 'bigquery' else 'delete+insert'),
-    unique_key=['course_id', 'minute'],
+    unique_key=['course_id', 'minute_start'],
     on_schema_change='fail',
     tags=['realtime'],
-    partition_by={'field': 'minute', 'data_type': 'timestamp', 'granularity': 'day'} if target.type == 'bigquery' else none,
+    partition_by={'field': 'minute_start', 'data_type': 'timestamp', 'granularity': 'day'} if target.type == 'bigquery' else none,
     cluster_by=['course_id'] if target.type == 'bigquery' else none,
 ) }}
 
