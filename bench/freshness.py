@@ -12,7 +12,6 @@ import os
 import platform
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -22,15 +21,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_DIR))
 KAFKA = PROJECT_DIR / "scripts" / "kafka" / "kafka.sh"
 TOPICS = ("clickstream", "video", "quiz")
+from ingest.api.process import free_port  # noqa: E402
+
 CYCLE_LINE = re.compile(r"cycle (\d+): consumed ([\d,]+).*dbt ([\d.]+)s, freshness p50 ([\d.]+)s max ([\d.]+)s")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def kafka(env: dict[str, str], *args: str) -> None:

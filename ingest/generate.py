@@ -23,6 +23,7 @@ from typing import IO, Any
 import orjson
 
 from ingest.catalog import CHAPTERS, COURSE_IDS, IP_BLOCKS, Chapter
+from ingest.schemas import REJECTION_REASONS
 
 log = logging.getLogger(__name__)
 
@@ -46,19 +47,8 @@ ALIASES = {
     "login": ["Login"],
 }
 
-DIRTY_KINDS = (
-    "malformed_json",
-    "missing_event_id",
-    "missing_student_id",
-    "missing_event_type",
-    "unknown_event_type",
-    "missing_timestamp",
-    "bad_timestamp",
-    "timestamp_out_of_range",
-    "missing_question_id",
-    "missing_quiz_id",
-    "bad_metadata",
-)
+# One kind of dirty record per reason code of the contract.
+DIRTY_KINDS = REJECTION_REASONS
 
 USER_AGENTS = {
     "desktop": [

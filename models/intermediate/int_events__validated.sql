@@ -68,6 +68,34 @@ previously_kept as (
     {%- endif %}
 ),
 
+rejected_keys as (
+    select
+        source_file,
+        line_number
+    from {{ ref('stg_raw__events') }}
+    where
+        {{ rejection_reason() | indent(8) }} is not null
+        {%- if is_incremental() %}
+            and load_id in ({{ sql_string_list(new_load_ids) }})
+        {%- endif %}
+),
+
+-- The raw text, masked, for the rejected records only: staging does not copy raw lines.
+rejected_raw_lines as (
+    select
+        raw_events.source_file,
+        raw_events.line_number,
+        {{ redact_personal_data('raw_events.raw_line') }} as raw_line_redacted
+    from {{ source('raw', 'events') }} as raw_events
+    inner join rejected_keys
+        on
+            raw_events.source_file = rejected_keys.source_file
+            and raw_events.line_number = rejected_keys.line_number
+    {%- if is_incremental() %}
+        where raw_events._dlt_load_id in ({{ sql_string_list(new_load_ids) }})
+    {%- endif %}
+),
+
 ip_countries as (
     {{ ip_country_lookup(
         'select ip_address from ' ~ ref('stg_raw__events')
@@ -99,8 +127,8 @@ ranked as (
 
 final as (
     select
-        source_file,
-        line_number,
+        ranked.source_file,
+        ranked.line_number,
         loaded_at,
         load_id,
         case
@@ -110,7 +138,7 @@ final as (
             else 'duplicate'
         end as record_status,
         rejection_reason,
-        case when rejection_reason is not null then {{ redact_personal_data('raw_line') }} end as raw_line_redacted,
+        rejected_raw_lines.raw_line_redacted,
         case
             when rejection_reason is not null then null
             when was_kept_before then previously_kept_source_file
@@ -160,6 +188,10 @@ final as (
     from ranked
     left join ip_countries
         on ranked.ip_address = ip_countries.ip_address
+    left join rejected_raw_lines
+        on
+            ranked.source_file = rejected_raw_lines.source_file
+            and ranked.line_number = rejected_raw_lines.line_number
 )
 
 select * from final
