@@ -12,7 +12,6 @@ Two warehouses, built once per test session (their `dbt build`s run side by side
 
 from __future__ import annotations
 
-import math
 import os
 import subprocess
 import sys
@@ -31,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import reference_marts as marts  # noqa: E402
 import reference_model as ref  # noqa: E402
+from row_diff import Row, Tolerance, assert_same_rows, row_differences  # noqa: E402
 from ingest.generate import GenerateConfig, generate  # noqa: E402
 from ingest.load import load_files  # noqa: E402
 from ingest.settings import Settings  # noqa: E402
@@ -43,7 +43,6 @@ REL_TOLERANCE = ABS_TOLERANCE = 1e-9
 MAX_DIFF_ROWS = 12
 DESKTOP_UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"
 
-Row = tuple[Any, ...]
 
 # --------------------------------------------------------------------------- hand-written events
 
@@ -263,50 +262,17 @@ def _plain(value: Any) -> Any:
     return float(value) if isinstance(value, Decimal) else value
 
 
-def _same(a: Any, b: Any) -> bool:
-    if a is None or b is None:
-        return a is None and b is None
-    if isinstance(a, float) or isinstance(b, float):
-        return math.isclose(float(a), float(b), rel_tol=REL_TOLERANCE, abs_tol=ABS_TOLERANCE)
-    return bool(a == b)
+TOLERANCE = Tolerance(relative=REL_TOLERANCE, absolute=ABS_TOLERANCE)
 
 
 def _diff(columns: tuple[str, ...], key_len: int, dbt_rows: list[Row], ref_rows: list[Row],
           describe: Callable[[Hashable], str] | None = None) -> list[str]:
-    """Readable differences between two row sets keyed by their first key_len columns."""
-    def keyed(rows: list[Row], side: str) -> dict[Hashable, Row]:
-        out: dict[Hashable, Row] = {}
-        for row in rows:
-            key = row[:key_len]
-            assert key not in out, f"key {key} twice in {side}"
-            out[key] = row
-        return out
-
-    dbt_by_key, ref_by_key = keyed(dbt_rows, "dbt"), keyed(ref_rows, "reference")
-    problems: list[str] = []
-    for key in sorted(dbt_by_key.keys() | ref_by_key.keys(), key=repr):
-        got, want = dbt_by_key.get(key), ref_by_key.get(key)
-        note = f"  [{describe(key)}]" if describe else ""
-        if want is None:
-            problems.append(f"only in dbt:       {dict(zip(columns, got))}{note}")
-        elif got is None:
-            problems.append(f"only in reference: {dict(zip(columns, want))}{note}")
-        else:
-            diffs = [f"{c}: dbt={g!r} reference={w!r}"
-                     for c, g, w in zip(columns[key_len:], got[key_len:], want[key_len:]) if not _same(g, w)]
-            if diffs:
-                problems.append(f"differs {dict(zip(columns[:key_len], key))}: {'; '.join(diffs)}{note}")
-    return problems
+    return row_differences(columns, key_len, dbt_rows, ref_rows, TOLERANCE, describe)
 
 
 def _assert_same(name: str, columns: tuple[str, ...], key_len: int, dbt_rows: list[Row], ref_rows: list[Row],
                  describe: Callable[[Hashable], str] | None = None) -> None:
-    problems = _diff(columns, key_len, dbt_rows, ref_rows, describe)
-    if problems:
-        shown = "\n  ".join(problems[:MAX_DIFF_ROWS])
-        pytest.fail(f"{name}: {len(problems)} differing rows (dbt {len(dbt_rows)} rows, reference "
-                    f"{len(ref_rows)} rows); first {min(len(problems), MAX_DIFF_ROWS)}:\n  {shown}",
-                    pytrace=False)
+    assert_same_rows(name, columns, key_len, dbt_rows, ref_rows, TOLERANCE, describe, MAX_DIFF_ROWS)
 
 
 def _dbt_rows(built: Built, relation: str, columns: tuple[str, ...]) -> list[Row]:

@@ -7,7 +7,6 @@ a temporary warehouse and runs `reference_model` on the same `raw.events` rows.
 
 from __future__ import annotations
 
-import math
 import os
 import subprocess
 import sys
@@ -24,6 +23,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import reference_model as ref  # noqa: E402
+from row_diff import Row, Tolerance, assert_same_rows, row_differences  # noqa: E402
 from ingest.generate import GenerateConfig, generate  # noqa: E402
 from ingest.load import load_files  # noqa: E402
 from ingest.settings import Settings  # noqa: E402
@@ -34,7 +34,6 @@ EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 FLOAT_TOLERANCE = 1e-6
 MAX_DIFF_ROWS = 10
 
-Row = tuple[Any, ...]
 
 # --------------------------------------------------------------------------- edge cases
 
@@ -234,50 +233,17 @@ def _iso(value: datetime | int) -> str:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, float) or isinstance(b, float):
-        if a is None or b is None:
-            return a is b
-        return math.isclose(float(a), float(b), rel_tol=0.0, abs_tol=FLOAT_TOLERANCE)
-    return bool(a == b)
+TOLERANCE = Tolerance(absolute=FLOAT_TOLERANCE)
 
 
 def _diff(name: str, columns: tuple[str, ...], key_len: int, dbt_rows: list[Row], ref_rows: list[Row],
           describe: Callable[[Hashable], str] | None = None) -> list[str]:
-    """Readable differences between two row sets keyed by their first key_len columns."""
-    def keyed(rows: list[Row], side: str) -> dict[Hashable, Row]:
-        out: dict[Hashable, Row] = {}
-        for row in rows:
-            key = row[:key_len]
-            assert key not in out, f"{name}: key {key} twice in {side}"
-            out[key] = row
-        return out
-
-    dbt_by_key, ref_by_key = keyed(dbt_rows, "dbt"), keyed(ref_rows, "reference")
-    problems: list[str] = []
-    for key in sorted(dbt_by_key.keys() | ref_by_key.keys(), key=repr):
-        got, want = dbt_by_key.get(key), ref_by_key.get(key)
-        note = f"  [{describe(key)}]" if describe else ""
-        if want is None:
-            problems.append(f"only in dbt:       {dict(zip(columns, got))}{note}")
-        elif got is None:
-            problems.append(f"only in reference: {dict(zip(columns, want))}{note}")
-        else:
-            fields = [f"{c}: dbt={g!r} reference={w!r}"
-                      for c, g, w in zip(columns[key_len:], got[key_len:], want[key_len:]) if not _same(g, w)]
-            if fields:
-                problems.append(f"differs {dict(zip(columns[:key_len], key))}: {'; '.join(fields)}{note}")
-    return problems
+    return row_differences(columns, key_len, dbt_rows, ref_rows, TOLERANCE, describe)
 
 
 def _assert_same(name: str, columns: tuple[str, ...], key_len: int, dbt_rows: list[Row], ref_rows: list[Row],
                  describe: Callable[[Hashable], str] | None = None) -> None:
-    problems = _diff(name, columns, key_len, dbt_rows, ref_rows, describe)
-    if problems:
-        shown = "\n  ".join(problems[:MAX_DIFF_ROWS])
-        pytest.fail(f"{name}: {len(problems)} differing rows (dbt {len(dbt_rows)} rows, reference "
-                    f"{len(ref_rows)} rows); first {min(len(problems), MAX_DIFF_ROWS)}:\n  {shown}",
-                    pytrace=False)
+    assert_same_rows(name, columns, key_len, dbt_rows, ref_rows, TOLERANCE, describe, MAX_DIFF_ROWS)
 
 
 # --------------------------------------------------------------------------- tests
