@@ -28,8 +28,6 @@ def _consumer(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def _cmd_consume(args: argparse.Namespace) -> int:
-    from ingest.kafka_consumer import render_lag_metrics
-
     consumer = _consumer(args)
     consumer.start()
     print(f"consume: {','.join(args.topics)} from {args.bootstrap} as group {args.group!r} into "
@@ -38,12 +36,10 @@ def _cmd_consume(args: argparse.Namespace) -> int:
     try:
         while not consumer.stopping and (args.seconds is None or time.monotonic() - started < args.seconds):
             consumer.poll_for(min(args.batch_seconds, 5.0))
-            lags = consumer.lag()
-            if hasattr(consumer, "metrics_snapshot"):
-                consumer.metrics_snapshot["text"] = render_lag_metrics(consumer, lags)
+            lag = consumer.refresh_lag()
             if not args.quiet:
                 print(f"consume: landed {consumer.messages_landed:,} messages in {consumer.files_written:,} files, "
-                      f"lag {sum(lags.values()):,}", file=sys.stderr, flush=True)
+                      f"lag {lag:,}", file=sys.stderr, flush=True)
     finally:
         consumer.close()
     return 0

@@ -90,6 +90,7 @@ class ZoneConsumer:
         self.messages_landed = 0
         self.files_written = 0
         self._written_keys: list[str] = []
+        self.lag_metrics_text = ""  # what serve_lag_metrics answers; refreshed by refresh_lag()
 
     # partition ownership
     def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
@@ -217,6 +218,12 @@ class ZoneConsumer:
             lags[(partition.topic, partition.partition)] = max(0, high - landed) + pending
         return lags
 
+    def refresh_lag(self) -> int:
+        """Measure the lag, keep it as Prometheus text for /metrics, return its total."""
+        lags = self.lag()
+        self.lag_metrics_text = render_lag_metrics(self, lags)
+        return sum(lags.values())
+
     def stop(self) -> None:
         self._stopping.set()
 
@@ -231,12 +238,11 @@ class ZoneConsumer:
 
 
 def serve_lag_metrics(consumer: ZoneConsumer, port: int) -> ThreadingHTTPServer:
-    """`GET /metrics` on 127.0.0.1:port: consumer lag and landed messages, Prometheus text."""
-    snapshot: dict[str, str] = {"text": ""}
+    """`GET /metrics` on 127.0.0.1:port: the consumer's latest lag reading, Prometheus text."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
-            body = snapshot["text"].encode()
+            body = consumer.lag_metrics_text.encode()
             self.send_response(200 if self.path == "/metrics" else 404)
             self.send_header("content-type", "text/plain; version=0.0.4")
             self.send_header("content-length", str(len(body)))
@@ -248,7 +254,6 @@ def serve_lag_metrics(consumer: ZoneConsumer, port: int) -> ThreadingHTTPServer:
 
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    consumer.metrics_snapshot = snapshot  # type: ignore[attr-defined]
     return server
 
 

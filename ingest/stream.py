@@ -7,7 +7,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from ingest.kafka_consumer import ZoneConsumer, render_lag_metrics
+from ingest.kafka_consumer import ZoneConsumer
 from ingest.settings import Settings
 
 
@@ -84,11 +84,8 @@ def run_stream(consumer: ZoneConsumer, settings: Settings, interval: float, cycl
             dbt_seconds = time.monotonic() - started
             processing = load_seconds + dbt_seconds
             p50, worst = cycle_freshness(settings, report.load_id if report and report.rows else None)
-            lags = consumer.lag()
-            if hasattr(consumer, "metrics_snapshot"):
-                consumer.metrics_snapshot["text"] = render_lag_metrics(consumer, lags)
             print(CycleReport(cycle, consumed, report.rows if report else 0, load_seconds, dbt_seconds, p50, worst,
-                              sum(lags.values())).line(), file=sys.stderr, flush=True)
+                              consumer.refresh_lag()).line(), file=sys.stderr, flush=True)
     finally:
         consumer.close()
     return 0

@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 from pathlib import Path
 
 import pytest
 import sqlglot
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
+from bigquery_offline import fake_keyfile
 from ingest.dbt_runner import PROJECT_DIR, dbt_executable
 
 DUCKDB_ONLY = ("json_transform", "epoch_us", "regexp_full_match", "json_extract_string", "try_cast", "::")
-
-
-def fake_keyfile(folder: Path) -> Path:
-    """A syntactically valid service-account key that no Google service knows."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption()).decode()
-    path = folder / "fake-service-account.json"
-    path.write_text(json.dumps({
-        "type": "service_account", "project_id": "offline-project", "private_key_id": "0",
-        "private_key": pem, "client_email": "ci@offline-project.iam.gserviceaccount.com", "client_id": "1",
-        "token_uri": "https://oauth2.googleapis.com/token",
-    }))
-    return path
 
 
 def compile_for_bigquery(tmp_path: Path, salt: str | None) -> subprocess.CompletedProcess[str]:

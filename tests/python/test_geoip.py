@@ -7,7 +7,6 @@ import bisect
 import csv
 import gzip
 import ipaddress
-import json
 import os
 import random
 import subprocess
@@ -16,11 +15,10 @@ from pathlib import Path
 import duckdb
 import pytest
 import sqlglot
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ingest import geoip_cli
 from ingest.catalog import IP_BLOCKS
+from bigquery_offline import fake_keyfile
 from ingest.dbt_runner import PROJECT_DIR, dbt_executable
 from ingest.geoip import SEED_COLUMNS, import_ranges, text_key
 from ingest.raw_files import InputError
@@ -314,17 +312,3 @@ def test_bigquery_macros_compile_to_bigquery_sql(tmp_path: Path) -> None:
     assert "to_hex(net.safe_ip_from_string(ip))" in sql
     assert "between ranges.start_key and ranges.end_key" in sql
     assert "lambda" not in sql and "asof" not in sql
-
-
-def fake_keyfile(folder: Path) -> Path:
-    """A valid-looking service-account key: dbt-bigquery loads it even to compile offline."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption()).decode()
-    path = folder / "fake-service-account.json"
-    path.write_text(json.dumps({
-        "type": "service_account", "project_id": "offline", "private_key_id": "0", "private_key": pem,
-        "client_email": "ci@offline.iam.gserviceaccount.com", "client_id": "1",
-        "token_uri": "https://oauth2.googleapis.com/token",
-    }))
-    return path

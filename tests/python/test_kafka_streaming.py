@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,15 @@ class Scenario:
     zone: Path
     topics: tuple[str, ...]
     ids: list[str]
+    lag_metrics: str = ""
+
+
+def fresh_topics(broker: KafkaBroker, prefix: str) -> tuple[str, ...]:
+    """The three topics under a prefix of the scenario's own, three partitions each."""
+    topics = tuple(f"{prefix}-{t}" for t in TOPICS)
+    for topic in topics:
+        broker.create_topic(topic, 3)
+    return topics
 
 
 def produce(broker: KafkaBroker, prefix: str, count: int, topics: tuple[str, ...]) -> list[str]:
@@ -79,7 +89,7 @@ class ConsumerProcess:
         self.process.wait()
 
 
-def wait_for(condition, timeout: float = 90.0, what: str = "condition") -> None:  # type: ignore[no-untyped-def]
+def wait_for(condition: Callable[[], bool], timeout: float = 90.0, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
@@ -93,9 +103,7 @@ def scenarios(kafka_broker: KafkaBroker, tmp_path_factory: pytest.TempPathFactor
     base = tmp_path_factory.mktemp("streaming")
 
     # 1. The consumer is killed (SIGKILL) between landing a batch and committing, then restarted.
-    topics = tuple(f"kill-{t}" for t in TOPICS)
-    for topic in topics:
-        kafka_broker.create_topic(topic, 3)
+    topics = fresh_topics(kafka_broker, "kill")
     ids = produce(kafka_broker, "kill", 6000, topics)
     zone = base / "kill"
     first = ConsumerProcess(kafka_broker, zone, "kill-group", topics, base / "kill-1.log", batch_messages=200)
@@ -107,9 +115,7 @@ def scenarios(kafka_broker: KafkaBroker, tmp_path_factory: pytest.TempPathFactor
     results["consumer killed"] = Scenario(zone, topics, ids)
 
     # 2. The broker restarts while the consumer runs; producing goes on afterwards.
-    topics = tuple(f"restart-{t}" for t in TOPICS)
-    for topic in topics:
-        kafka_broker.create_topic(topic, 3)
+    topics = fresh_topics(kafka_broker, "restart")
     zone = base / "restart"
     ids = produce(kafka_broker, "restart-a", 3000, topics)
     consumer = ConsumerProcess(kafka_broker, zone, "restart-group", topics, base / "restart.log")
@@ -121,9 +127,7 @@ def scenarios(kafka_broker: KafkaBroker, tmp_path_factory: pytest.TempPathFactor
     results["broker restarted"] = Scenario(zone, topics, ids)
 
     # 3. A second consumer joins the group mid-stream (rebalance), then the first leaves (another).
-    topics = tuple(f"rebalance-{t}" for t in TOPICS)
-    for topic in topics:
-        kafka_broker.create_topic(topic, 3)
+    topics = fresh_topics(kafka_broker, "rebalance")
     zone = base / "rebalance"
     metrics_port = free_port()
     ids = produce(kafka_broker, "rebalance-a", 3000, topics)
@@ -141,8 +145,7 @@ def scenarios(kafka_broker: KafkaBroker, tmp_path_factory: pytest.TempPathFactor
     connection.request("GET", "/metrics")
     lag_metrics = connection.getresponse().read().decode()
     two.stop()
-    results["rebalanced"] = Scenario(zone, topics, ids)
-    results["rebalanced"].lag_metrics = lag_metrics  # type: ignore[attr-defined]
+    results["rebalanced"] = Scenario(zone, topics, ids, lag_metrics)
     return results
 
 
@@ -158,7 +161,7 @@ def test_every_event_lands_exactly_once_in_the_raw_zone(scenarios: dict[str, Sce
 
 
 def test_consumer_lag_is_exported(scenarios: dict[str, Scenario]) -> None:
-    text = scenarios["rebalanced"].lag_metrics  # type: ignore[attr-defined]
+    text = scenarios["rebalanced"].lag_metrics
     lags = [line for line in text.splitlines() if line.startswith("kafka_consumer_lag_messages{")]
     assert lags and all(line.endswith(" 0") for line in lags), text
     assert "kafka_consumer_landed_messages_total" in text
