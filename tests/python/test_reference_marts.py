@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import reference_marts as marts  # noqa: E402
 import reference_model as ref  # noqa: E402
+from corpus_files import write_lines  # noqa: E402
 from row_diff import Row, Tolerance, assert_same_rows, row_differences  # noqa: E402
 from ingest.generate import GenerateConfig, generate  # noqa: E402
 from ingest.load import load_files  # noqa: E402
@@ -167,11 +168,6 @@ def window_lines(last: date) -> list[str]:
     return lines
 
 
-def _write(path: Path, lines: list[str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
 # --------------------------------------------------------------------------- build
 
 
@@ -204,10 +200,10 @@ def _load_sample(base: Path, today: date) -> Path:
     raw = base / "raw"
     generate(GenerateConfig(students=40, days=4, start=today - timedelta(days=6), seed=11, out=raw), progress=False)
     edge_a, edge_b, late = edge_lines(today - timedelta(days=5))  # test_reference_model's cases, probes left out
-    _write(raw / "edge" / "edge_a.jsonl", edge_a)
-    _write(raw / "edge" / "edge_b.jsonl", edge_b)
-    _write(raw / "edge" / "mart_edges.jsonl", mart_edge_lines(today))
-    _write(base / "late" / "aaa_late.jsonl", late)
+    write_lines(raw / "edge" / "edge_a.jsonl", edge_a)
+    write_lines(raw / "edge" / "edge_b.jsonl", edge_b)
+    write_lines(raw / "edge" / "mart_edges.jsonl", mart_edge_lines(today))
+    write_lines(base / "late" / "aaa_late.jsonl", late)
     warehouse = base / "w.duckdb"
     settings = Settings(warehouse_path=warehouse)
     load_files([str(raw)], settings, show_progress=False)
@@ -216,7 +212,7 @@ def _load_sample(base: Path, today: date) -> Path:
 
 
 def _load_windows(base: Path, today: date) -> Path:
-    _write(base / "raw" / "windows.jsonl", window_lines(today - timedelta(days=1)))
+    write_lines(base / "raw" / "windows.jsonl", window_lines(today - timedelta(days=1)))
     warehouse = base / "w.duckdb"
     load_files([str(base / "raw")], Settings(warehouse_path=warehouse), show_progress=False)
     return warehouse

@@ -23,6 +23,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import reference_model as ref  # noqa: E402
+from corpus_files import write_lines  # noqa: E402
 from row_diff import Row, Tolerance, assert_same_rows, row_differences  # noqa: E402
 from ingest.generate import GenerateConfig, generate  # noqa: E402
 from ingest.load import load_files  # noqa: E402
@@ -159,11 +160,6 @@ def probe_lines(day: date) -> list[str]:
     ]
 
 
-def _write(path: Path, lines: list[str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
 # --------------------------------------------------------------------------- build
 
 
@@ -200,10 +196,10 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     raw = base / "raw"
     generate(GenerateConfig(students=60, days=4, start=start, seed=3, out=raw), progress=False)
     edge_a, edge_b, late = edge_lines(start)
-    _write(raw / "edge" / "edge_a.jsonl", edge_a)
-    _write(raw / "edge" / "edge_b.jsonl", edge_b)
-    _write(raw / "edge" / PROBE_FILE, probe_lines(start))
-    _write(base / "late" / "aaa_late.jsonl", late)
+    write_lines(raw / "edge" / "edge_a.jsonl", edge_a)
+    write_lines(raw / "edge" / "edge_b.jsonl", edge_b)
+    write_lines(raw / "edge" / PROBE_FILE, probe_lines(start))
+    write_lines(base / "late" / "aaa_late.jsonl", late)
     warehouse = base / "w.duckdb"
     settings = Settings(warehouse_path=warehouse)
     load_files([str(raw)], settings, show_progress=False)
