@@ -7,6 +7,7 @@ import logging
 import sys
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ingest import geoip_cli, watch
 from ingest import kafka_cli
@@ -14,6 +15,9 @@ from ingest.api import cli as api_cli
 from ingest.raw_files import InputError
 from ingest.raw_zone import RawZoneError
 from ingest.settings import Settings
+
+if TYPE_CHECKING:
+    from ingest.load import LoadReport
 
 
 def _date(text: str) -> date:
@@ -51,8 +55,6 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _cmd_files(args: argparse.Namespace) -> int:
-    from ingest.load import load_files
-
     settings = Settings.from_env()
     paths = list(args.paths)
     if args.from_raw_zone:
@@ -61,18 +63,29 @@ def _cmd_files(args: argparse.Namespace) -> int:
         paths.append(area_location(args.from_raw_zone))
     if not paths:
         raise InputError("name files, folders or s3:// URLs to load, or --from-raw-zone AREA")
+    from ingest.load import load_files
+
     report = load_files(paths, settings, show_progress=not args.quiet)
-    for path, previous in report.files_skipped:
-        same = "" if path == previous else f" (same content as {previous})"
-        print(f"skipped {path}: already loaded{same}")
+    print_load_report(report, settings)
+    return 1 if report.files_failed else 0
+
+
+def print_load_report(report: LoadReport, settings: Settings) -> None:
+    if report.files_skipped and logging.getLogger().isEnabledFor(logging.INFO):
+        for path, previous in report.files_skipped:
+            same = "" if path == previous else f" (same content as {previous})"
+            print(f"skipped {path}: already loaded{same}")
+    elif report.files_skipped:
+        print(f"skipped {len(report.files_skipped):,} files whose content was loaded before (-v lists them)")
+    for _, why in report.files_failed:
+        print(f"failed: {why} Nothing of it was loaded; fix or replace the file and run again.", file=sys.stderr)
     if report.files_loaded:
         mb = report.bytes_read / 1e6
         print(f"loaded {report.rows:,} lines from {len(report.files_loaded)} files ({mb:,.1f} MB) "
               f"into raw.events of {settings.warehouse_path} in {report.seconds:.1f}s "
               f"({report.rows_per_second:,.0f} lines/s), load id {report.load_id}")
-    else:
-        print(f"nothing new to load: {len(report.files_skipped)} files already loaded")
-    return 0
+    elif not report.files_failed:
+        print("nothing new to load")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

@@ -11,8 +11,6 @@ import gzip
 import hashlib
 import logging
 import random
-import sys
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -23,6 +21,7 @@ from typing import IO, Any
 import orjson
 
 from ingest.catalog import CHAPTERS, COURSE_IDS, IP_BLOCKS, Chapter
+from ingest.progress import Progress
 from ingest.schemas import REJECTION_REASONS
 
 log = logging.getLogger(__name__)
@@ -427,22 +426,18 @@ def _generate_part(config: GenerateConfig, part: int) -> PartReport:
 
 def generate(config: GenerateConfig, progress: bool = True) -> PartReport:
     """Write the sample to `config.out` and return what was written."""
-    started = time.monotonic()
     parts = config.part_count()
     workers = max(1, min(config.workers or 2, parts))
     total = PartReport()
+    shown = Progress("generate", total=parts, unit="parts", item_unit="events", enabled=progress)
     with ProcessPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(_generate_part, config, part) for part in range(parts)]
-        for done, future in enumerate(futures, start=1):
+        for future in futures:
             report = future.result()
             total.events += report.events
             total.dirty += report.dirty
             total.duplicates += report.duplicates
             total.files.extend(report.files)
-            if progress:
-                elapsed = time.monotonic() - started
-                print(f"\rgenerate: part {done}/{parts}, {total.events:,} events, {elapsed:.1f}s",
-                      end="", file=sys.stderr, flush=True)
-    if progress:
-        print(file=sys.stderr)
+            shown.advance(done=1, items=report.events)
+    shown.finish()
     return total

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -14,9 +15,12 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from ingest.progress import Progress
 from ingest.raw_files import InputError, RawFile, fingerprint, read_lines
 from ingest.raw_zone_cache import resolve
 from ingest.settings import Settings
+from ingest.warehouse_errors import explained_warehouse_errors
+from ingest.writer_lock import exclusive
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +45,33 @@ LOADED_FILES_SCHEMA = pa.schema([
 
 
 @dataclass
+class Recovery:
+    """What the start of a run found left over by an interrupted one, and removed."""
+
+    packages: list[tuple[str, str]] = field(default_factory=list)  # (load id, stage it reached)
+    partial_rows: int = 0
+
+    def message(self) -> str | None:
+        if not self.packages and not self.partial_rows:
+            return None
+        parts = []
+        if self.packages:
+            parts.append("its pending package(s) " + ", ".join(f"{load_id} ({stage})" for load_id, stage in self.packages))
+        if self.partial_rows:
+            parts.append(f"{self.partial_rows:,} rows it had written without committing")
+        return f"an earlier load was interrupted: discarded {' and '.join(parts)}; its files load again now"
+
+
+@dataclass
 class LoadReport:
     files_loaded: list[str] = field(default_factory=list)
     files_skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, where it was loaded before)
+    files_failed: list[tuple[str, str]] = field(default_factory=list)  # (file, why it could not be read)
     rows: int = 0
     bytes_read: int = 0
     seconds: float = 0.0
     load_id: str | None = None
+    recovery: Recovery = field(default_factory=Recovery)
 
     @property
     def rows_per_second(self) -> float:
@@ -62,9 +86,19 @@ def _pipeline(settings: Settings):  # type: ignore[no-untyped-def]
     # Several Parquet files per load, loaded into DuckDB by two workers at once.
     os.environ.setdefault("DATA_WRITER__FILE_MAX_ITEMS", "1500000")
     os.environ.setdefault("LOAD__WORKERS", "2")
+    # The package's Parquet files are a copy of raw data: gone as soon as each job committed.
+    os.environ.setdefault("LOAD__DELETE_COMPLETED_JOBS", "true")
     import dlt
 
-    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    folder = settings.warehouse_path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputError(f"cannot create the warehouse folder {folder} ({error.strerror}); "
+                         "set WAREHOUSE_PATH to a file in a folder you can write") from error
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(f"the warehouse folder {folder} is not writable by this user; "
+                         "fix its permissions or set WAREHOUSE_PATH to a file in a folder you can write")
     return dlt.pipeline(
         pipeline_name=PIPELINE_NAME,
         destination=dlt.destinations.duckdb(str(settings.warehouse_path)),
@@ -74,51 +108,82 @@ def _pipeline(settings: Settings):  # type: ignore[no-untyped-def]
     )
 
 
-def _already_loaded(pipeline) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    """sha256 -> file it was loaded from, for every file in `raw.loaded_files`."""
-    from dlt.destinations.exceptions import DatabaseUndefinedRelation
+def _tables(client) -> set[str]:  # type: ignore[no-untyped-def]
+    rows = client.execute_sql(
+        "select table_name from information_schema.tables where table_schema = %s", client.dataset_name)
+    return {name for (name,) in rows or []}
 
-    try:
-        with pipeline.sql_client() as client:
-            rows = client.execute_sql("select sha256, source_file from loaded_files")
-    except DatabaseUndefinedRelation:
-        return {}
+
+def _recover_interrupted(pipeline) -> Recovery:  # type: ignore[no-untyped-def]
+    """Discard what a killed run left behind, so that its files load again, exactly once.
+
+    A load is committed when dlt writes its row in `_dlt_loads`; its jobs (Parquet files
+    into `events` and `loaded_files`) commit one by one before that. A run killed on the way
+    leaves a pending package in dlt's working folder and, if it was killed while loading,
+    rows of an uncommitted load. Finishing the package could repeat a job that committed just
+    before the kill, so the package is dropped instead and every row of an uncommitted load
+    is deleted: its files are then unknown to `loaded_files` and load again in this run.
+    """
+    recovery = Recovery(
+        packages=[(load_id, "extracted") for load_id in pipeline.list_extracted_load_packages()]
+        + [(load_id, "normalized") for load_id in pipeline.list_normalized_load_packages()])
+    if recovery.packages:
+        pipeline.abort_packages()
+    # A run killed while extracting leaves its half-written package outside dlt's lists.
+    normalize_folder = Path(pipeline.working_dir) / "normalize"
+    for unfinished in normalize_folder.glob("*/*"):
+        if unfinished.parent.name != "extracted" and unfinished.is_dir():
+            recovery.packages.append((unfinished.name, "extracting"))
+            shutil.rmtree(unfinished.parent, ignore_errors=True)
+    with pipeline.sql_client() as client:
+        if not {"_dlt_loads", "events"} <= _tables(client):
+            return recovery
+        committed = "select load_id from _dlt_loads where status = 0"
+        for table in ("events", "loaded_files"):
+            rows = client.execute_sql(f"delete from {table} where _dlt_load_id not in ({committed}) returning 1")
+            if table == "events":
+                recovery.partial_rows = len(rows or [])
+    return recovery
+
+
+def _already_loaded(pipeline) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """sha256 -> file it was loaded from, for every file of a committed load."""
+    with pipeline.sql_client() as client:
+        if "loaded_files" not in _tables(client):
+            return {}
+        rows = client.execute_sql(
+            "select sha256, source_file from loaded_files "
+            "where _dlt_load_id in (select load_id from _dlt_loads where status = 0)")
     return {sha: source for sha, source in rows or []}
 
 
-class _Progress:
-    def __init__(self, total_files: int, enabled: bool) -> None:
-        self.total_files = total_files
-        self.enabled = enabled and total_files > 0
-        self.started = time.monotonic()
-        self.rows = 0
-        self.files = 0
-
-    def update(self, rows: int = 0, files: int = 0) -> None:
-        self.rows += rows
-        self.files += files
-        if self.enabled:
-            elapsed = time.monotonic() - self.started
-            print(f"\rload: {self.files}/{self.total_files} files, {self.rows:,} lines, {elapsed:.1f}s",
-                  end="", file=sys.stderr, flush=True)
-
-    def done(self) -> None:
-        if self.enabled:
-            print(file=sys.stderr)
+def _discard_working_files(pipeline) -> None:  # type: ignore[no-untyped-def]
+    """dlt keeps each loaded package (a copy of its raw lines until the jobs are deleted) and a trace."""
+    working = Path(pipeline.working_dir)
+    shutil.rmtree(working / "load" / "loaded", ignore_errors=True)
+    (working / "trace.pickle").unlink(missing_ok=True)
 
 
-def _file_tables(path: Path) -> list[pa.Table]:
-    return list(read_lines(path))
+def _file_tables(path: Path) -> list[pa.Table] | InputError:
+    """The whole file's tables, read before any is loaded: a file that fails half-way lands no line."""
+    try:
+        return list(read_lines(path))
+    except InputError as error:
+        return error
 
 
 def _event_batches(files: list[RawFile], loaded_at: datetime, report: LoadReport,
-                   progress: _Progress, file_rows: dict[str, int]) -> Iterator[pa.Table]:
+                   progress: Progress, file_rows: dict[str, int]) -> Iterator[pa.Table]:
     stamp = pa.scalar(loaded_at, type=LOADED_AT_TYPE)
     # Files are read and split ahead on a second thread (gzip and Arrow release the GIL)
     # while dlt writes the previous ones; map() keeps the file order.
     with ThreadPoolExecutor(max_workers=READ_AHEAD_THREADS) as pool:
         for raw_file, tables in zip(files, pool.map(_file_tables, [f.path for f in files])):
             source = raw_file.source_name
+            if isinstance(tables, InputError):
+                report.files_failed.append((source, str(tables)))
+                progress.advance(done=1)
+                continue
             rows = 0
             for table in tables:
                 count = table.num_rows
@@ -128,20 +193,20 @@ def _event_batches(files: list[RawFile], loaded_at: datetime, report: LoadReport
                      pa.repeat(stamp, count)],
                     schema=EVENTS_SCHEMA,
                 )
-                progress.update(rows=count)
             file_rows[source] = rows
             report.rows += rows
             report.bytes_read += raw_file.size_bytes
-            progress.update(files=1)
+            progress.advance(done=1, items=rows)
 
 
 def _file_table(files: list[RawFile], file_rows: dict[str, int], loaded_at: datetime) -> pa.Table:
+    landed = [f for f in files if f.source_name in file_rows]
     return pa.Table.from_arrays(
-        [pa.array([f.source_name for f in files], pa.string()),
-         pa.array([f.sha256 for f in files], pa.string()),
-         pa.array([f.size_bytes for f in files], pa.int64()),
-         pa.array([file_rows[f.source_name] for f in files], pa.int64()),
-         pa.array([loaded_at] * len(files), LOADED_AT_TYPE)],
+        [pa.array([f.source_name for f in landed], pa.string()),
+         pa.array([f.sha256 for f in landed], pa.string()),
+         pa.array([f.size_bytes for f in landed], pa.int64()),
+         pa.array([file_rows[f.source_name] for f in landed], pa.int64()),
+         pa.array([loaded_at] * len(landed), LOADED_AT_TYPE)],
         schema=LOADED_FILES_SCHEMA,
     )
 
@@ -157,14 +222,28 @@ def _explain(error: BaseException) -> Exception:
 
 
 def load_files(paths: list[str], settings: Settings, show_progress: bool = True) -> LoadReport:
-    """Load every event file under `paths` (files, folders, s3:// URLs) that is not in the warehouse yet."""
-    import dlt
+    """Load every event file under `paths` (files, folders, s3:// URLs) that is not in the warehouse yet.
 
+    A file that cannot be read (a truncated gzip) lands no line and is reported in
+    `files_failed`; the others load.
+    """
     started = time.monotonic()
     report = LoadReport()
     candidates = resolve(paths, settings)  # s3:// objects come as local cached copies
     pipeline = _pipeline(settings)
-    known = _already_loaded(pipeline)
+    with exclusive(settings.pipelines_dir / "loader.lock", "load"):
+        return _load(pipeline, candidates, settings, report, started, show_progress)
+
+
+def _load(pipeline, candidates: list[tuple[Path, str]], settings: Settings,  # type: ignore[no-untyped-def]
+          report: LoadReport, started: float, show_progress: bool) -> LoadReport:
+    import dlt
+
+    with explained_warehouse_errors(settings):
+        report.recovery = _recover_interrupted(pipeline)
+        known = _already_loaded(pipeline)
+    if message := report.recovery.message():
+        print(f"load: {message}", file=sys.stderr, flush=True)
     todo: list[RawFile] = []
     seen_now: dict[str, str] = {}
     for path, source_name in candidates:
@@ -176,27 +255,36 @@ def load_files(paths: list[str], settings: Settings, show_progress: bool = True)
         seen_now[raw_file.sha256] = source_name
         todo.append(raw_file)
     if not todo:
+        _discard_working_files(pipeline)
         report.seconds = time.monotonic() - started
         return report
 
     loaded_at = datetime.now(timezone.utc)
-    progress = _Progress(len(todo), show_progress)
+    progress = Progress("load", total=len(todo), enabled=show_progress)
     file_rows: dict[str, int] = {}
 
     @dlt.resource(name="events", write_disposition="append")
     def events() -> Iterator[pa.Table]:
         yield from _event_batches(todo, loaded_at, report, progress, file_rows)
-        # The bookkeeping rows go last, once every file's line count is known.
+        if not report.rows:
+            yield EVENTS_SCHEMA.empty_table()  # so that a load of empty files still creates `events`
+        # The bookkeeping rows go last, once every file's line count is known; they commit
+        # with the lines, as one dlt load (a load without its `_dlt_loads` row is undone).
         yield dlt.mark.with_table_name(_file_table(todo, file_rows, loaded_at), "loaded_files")
 
     try:
-        info = pipeline.run(events())
+        with explained_warehouse_errors(settings):
+            info = pipeline.run(events())
+    except InputError:
+        progress.finish()
+        raise
     except Exception as error:  # dlt wraps whatever went wrong in its own step exceptions
-        progress.done()
+        progress.finish()
         raise _explain(error) from error
-    progress.done()
+    progress.finish()
     info.raise_on_failed_jobs()
+    _discard_working_files(pipeline)
     report.load_id = info.loads_ids[0] if info.loads_ids else None
-    report.files_loaded = [f.source_name for f in todo]
+    report.files_loaded = [f.source_name for f in todo if f.source_name in file_rows]
     report.seconds = time.monotonic() - started
     return report

@@ -7,13 +7,13 @@
     where
         student_hash in (
             select student_hash from {{ ref('events_cleaned') }}
-            where updated_at > (select max(updated_at) from {{ this }})
+            where {{ written_since_last_run() }}
         )
         and session_id not in (
             select session_id from {{ ref('events_cleaned') }}
             where student_hash in (
                 select student_hash from {{ ref('events_cleaned') }}
-                where updated_at > (select max(updated_at) from {{ this }})
+                where {{ written_since_last_run() }}
             )
         )
     {%- else -%}

@@ -7,9 +7,16 @@
         {{ return([]) }}
     {%- endif -%}
     {%- set query -%}
-        select load_id from {{ source('raw', '_dlt_loads') }}
-        where status = 0 and load_id not in (select distinct load_id from {{ this }})
+        {{ committed_load_ids() }}
+        and load_id not in (select distinct load_id from {{ this }})
         order by load_id
     {%- endset -%}
     {{ return(run_query(query).columns[0].values() | list) }}
+{%- endmacro %}
+
+{#- The load ids of committed loads. A load commits when dlt writes its `_dlt_loads` row
+    (status 0); rows of a load without one were written by a run killed before it ended,
+    and the next load deletes them (ingest/load.py), so no model may read them. -#}
+{% macro committed_load_ids() -%}
+    select load_id from {{ source('raw', '_dlt_loads') }} where status = 0
 {%- endmacro %}

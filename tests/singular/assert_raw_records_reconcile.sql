@@ -16,12 +16,19 @@ checked_loads as (
     where {{ latest_write_predicate(ref('int_events__validated'), 'processed_at') }}
 ),
 
+-- Committed before the latest build, with at least one line: a load of empty files has
+-- nothing for validation to see.
 completed_loads as (
     select load_id
     from {{ source('raw', '_dlt_loads') }}
     where
-        status = 0
+        load_id in ({{ committed_load_ids() }})
         and inserted_at < (select max(processed_at) from validated)
+        and load_id in (
+            select loaded_files._dlt_load_id
+            from {{ source('raw', 'loaded_files') }} as loaded_files
+            where loaded_files.rows > 0
+        )
 ),
 
 raw_events as (

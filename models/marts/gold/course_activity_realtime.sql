@@ -43,7 +43,7 @@ minute_offsets as (
                     (
                         select min({{ dbt.date_trunc('minute', 'ts') }})
                         from cleaned_events
-                        where updated_at > (select max(updated_at) from {{ this }})
+                        where {{ written_since_last_run() }}
                     ),
                     (select max(minute_start) from {{ this }})
                 ),

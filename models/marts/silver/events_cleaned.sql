@@ -28,7 +28,7 @@ with enriched_events as (
             {{ column_list(enriched_event_columns()) }}
         from enriched_events
         where
-            processed_at > (select max(processed_at) from {{ this }})
+            {{ written_since_last_run('processed_at', 'processed_at') }}
         {%- if var('start_date', none) and var('end_date', none) %}
             or date between cast('{{ var("start_date") }}' as date) and cast('{{ var("end_date") }}' as date)
         {%- endif %}

@@ -24,6 +24,8 @@ with raw_events as (
     select * from {{ source('raw', 'events') }}
     {%- if is_incremental() %}
         where _dlt_load_id in ({{ sql_string_list(unprocessed_load_ids()) }})
+    {%- else %}
+        where _dlt_load_id in ({{ committed_load_ids() }})
     {%- endif %}
 ),
 
