@@ -15,6 +15,7 @@ from ingest.api import cli as api_cli
 from ingest.raw_files import InputError
 from ingest.raw_zone import RawZoneError
 from ingest.settings import Settings
+from ingest.warehouse_errors import lock_holder, warehouse_busy_message
 
 if TYPE_CHECKING:
     from ingest.load import LoadReport
@@ -168,6 +169,12 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except (InputError, RawZoneError) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:
+        holder = lock_holder(error)
+        if holder is None:
+            raise
+        print(f"error: {warehouse_busy_message(Settings.from_env(), holder)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -36,6 +36,9 @@ class ConsumerConfig:
     batch_messages: int = 50_000
     batch_seconds: float = 5.0
 
+# 9999-12-31T23:59:59.999Z, the last instant a Python datetime can hold.
+LAST_DATETIME_MS = 253_402_300_799_999
+
 
 @dataclass
 class _Batch:
@@ -46,8 +49,15 @@ class _Batch:
     last_offset: int = -1
 
 
+def batch_day(timestamp_ms: int) -> str:
+    """The UTC day of a message's timestamp; `unknown` for none (-1) or one past year 9999."""
+    if not 0 <= timestamp_ms <= LAST_DATETIME_MS:
+        return "unknown"
+    return datetime.fromtimestamp(timestamp_ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d")
+
+
 def batch_key(topic: str, partition: int, first: int, last: int, timestamp_ms: int) -> str:
-    day = datetime.fromtimestamp(timestamp_ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d")
+    day = batch_day(timestamp_ms)
     return f"{KAFKA_AREA}/{topic}/date={day}/{topic}-p{partition}-o{first:020d}-{last:020d}.jsonl"
 
 

@@ -92,13 +92,11 @@ def _pipeline(settings: Settings):  # type: ignore[no-untyped-def]
 
     folder = settings.warehouse_path.parent
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        # The working folder sits beside the warehouse: creating it proves the folder is writable.
+        settings.pipelines_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise InputError(f"cannot create the warehouse folder {folder} ({error.strerror}); "
+        raise InputError(f"cannot write in the warehouse folder {folder} ({error.strerror}); "
                          "set WAREHOUSE_PATH to a file in a folder you can write") from error
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise InputError(f"the warehouse folder {folder} is not writable by this user; "
-                         "fix its permissions or set WAREHOUSE_PATH to a file in a folder you can write")
     return dlt.pipeline(
         pipeline_name=PIPELINE_NAME,
         destination=dlt.destinations.duckdb(str(settings.warehouse_path)),

@@ -24,7 +24,8 @@ def _command_line(pid: int) -> str | None:
         raw = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return None
-    return " ".join(part.decode(errors="replace") for part in raw.split(b"\0") if part) or None
+    words = raw.replace(b"\0", b" ").decode(errors="replace").split()
+    return " ".join(words)[:200] or None
 
 
 def lock_holder(error: BaseException) -> int | None:
@@ -43,9 +44,9 @@ def lock_holder(error: BaseException) -> int | None:
 def warehouse_busy_message(settings: Settings, pid: int) -> str:
     command = _command_line(pid)
     holder = f"process {pid} ({command})" if command else f"process {pid}"
-    return (f"the warehouse {settings.warehouse_path} is in use by {holder}, and DuckDB lets one process "
-            "write it at a time. Wait for that process to finish (a dbt build, a load, the stream loop or "
-            f"an open `duckdb` session), or stop it (`kill {pid}`), then run this again.")
+    return (f"the warehouse {settings.warehouse_path} is in use by {holder}, and while one process writes a "
+            "DuckDB file no other process can open it. Wait for that process to finish (a dbt build, a load, "
+            f"the stream loop or an open `duckdb` session), or stop it (`kill {pid}`), then run this again.")
 
 
 @contextmanager

@@ -177,3 +177,29 @@ def test_silver_has_every_event_once(scenarios: dict[str, Scenario], tmp_path: P
     produced = [event_id for name in SCENARIOS for event_id in scenarios[name].ids]
     assert [event_id for event_id in produced if cleaned[event_id] != 1] == []
     assert sum(cleaned.values()) == len(produced)
+
+
+def test_message_timestamps_past_year_9999_land_under_an_unknown_day(
+        kafka_broker: KafkaBroker, tmp_path: Path) -> None:
+    """A producer's clock is not ours: a timestamp Python cannot turn into a date (past year
+    9999) used to crash the consumer; the batch lands under `date=unknown`."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    topic = "far-future"
+    admin = AdminClient({"bootstrap.servers": kafka_broker.bootstrap})
+    # The broker accepts any timestamp on this topic (Kafka 4 refuses those over an hour ahead by default).
+    config = {"message.timestamp.after.max.ms": str(2**63 - 1)}
+    admin.create_topics([NewTopic(topic, 1, 1, config=config)])[topic].result(timeout=60)
+    producer = Producer({"bootstrap.servers": kafka_broker.bootstrap, "acks": "all"})
+    year_10000_ms = 253_402_300_800_000
+    for n, stamp in enumerate((year_10000_ms, year_10000_ms + 1)):
+        producer.produce(topic, json.dumps(valid_event(f"future-{n}", student="s-future")).encode(), timestamp=stamp)
+    assert producer.flush(30) == 0
+
+    zone = tmp_path / "zone"
+    consumer = ConsumerProcess(kafka_broker, zone, "future-group", (topic,), tmp_path / "consumer.log")
+    try:
+        wait_for(lambda: len(landed_ids(zone, (topic,))) == 2, timeout=60, what="the far-future batch")
+    finally:
+        consumer.stop()
+    assert [p.parent.name for p in (zone / "kafka" / topic).glob("*/*.jsonl")] == ["date=unknown"]
