@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ingest import geoip_cli, watch
+from ingest import __version__, geoip_cli, watch
 from ingest import kafka_cli
 from ingest.api import cli as api_cli
 from ingest.raw_files import InputError
@@ -103,6 +103,21 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def version_text() -> str:
+    from importlib.metadata import version
+
+    tools = ", ".join(f"{name} {version(name)}" for name in ("dbt-core", "dbt-duckdb", "dlt", "duckdb"))
+    return f"student-behavior-elt {__version__} ({tools})"
+
+
+class _PrintVersion(argparse.Action):
+    """argparse's own version action wraps the text at the terminal width."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        print(version_text())
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m ingest",
@@ -110,13 +125,14 @@ def build_parser() -> argparse.ArgumentParser:
                     "(DuckDB at $WAREHOUSE_PATH, default warehouse/student_behavior.duckdb).",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    parser.add_argument("--version", action=_PrintVersion, nargs=0, help="print the version and exit")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     gen = commands.add_parser("generate", help="write synthetic events to a raw-zone folder",
                               description="Write deterministic synthetic events following the event contract "
                                           "to OUT/<topic>/date=YYYY-MM-DD/part-*.jsonl.gz "
-                                          "(topics clickstream, video, quiz), with about 1%% dirty records "
-                                          "covering every rejection reason and 0.5%% duplicates.")
+                                          "(topics clickstream, video, quiz), with about 1% dirty records "
+                                          "covering every rejection reason and 0.5% duplicates.")
     gen.add_argument("--students", type=_positive, default=2000, help="number of students (default 2000)")
     gen.add_argument("--days", type=_positive, default=14, help="number of days (default 14)")
     gen.add_argument("--start", type=_date, help="first day, YYYY-MM-DD (default: DAYS days before today, UTC)")
@@ -143,14 +159,22 @@ def build_parser() -> argparse.ArgumentParser:
     files.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     files.set_defaults(func=_cmd_files)
 
-    run = commands.add_parser("run", help="generate a sample, load it, dbt build, print a summary (make run)")
+    run = commands.add_parser("run", help="generate a sample, load it, dbt build, print a summary (make run)",
+                              description="The whole pipeline on a sample, as `make run` does: generate "
+                                          "STUDENTS x DAYS of events ending yesterday into OUT, load them into "
+                                          "raw.events, run `dbt build` (its full output goes to "
+                                          "logs/dbt-build.log; a progress line is shown), then print rows per "
+                                          "layer, rejections, daily active students and step timings.")
     run.add_argument("--students", type=_positive, default=2000, help="number of students (default 2000)")
     run.add_argument("--days", type=_positive, default=14, help="number of days (default 14)")
     run.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     run.add_argument("--out", default="data/raw", help="raw zone folder (default data/raw)")
     run.set_defaults(func=_cmd_run)
 
-    summary = commands.add_parser("summary", help="rows per layer, rejections, daily active students")
+    summary = commands.add_parser("summary", help="rows per layer, rejections, daily active students",
+                                  description="Print what the warehouse at $WAREHOUSE_PATH holds: rows per "
+                                              "layer, rejected records by reason and the last days' active "
+                                              "students, sessions and average session length. Read-only.")
     summary.add_argument("--last-days", type=_positive, default=7, help="days of activity to show (default 7)")
     summary.set_defaults(func=_cmd_summary)
 

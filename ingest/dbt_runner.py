@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+from ingest.progress import Progress
 from ingest.settings import Settings
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -29,3 +31,33 @@ def run_dbt(args: list[str], settings: Settings, capture: bool = False) -> subpr
     """Run `dbt <args>` in the project against the settings' warehouse and lake."""
     return subprocess.run([dbt_executable(), *args], cwd=PROJECT_DIR, env=dbt_environment(settings),
                           check=False, text=True, capture_output=capture)
+
+
+# "12:00:01  57 of 174 PASS not_null_..." : dbt's line for a finished node.
+NODE_DONE = re.compile(r"^\S+\s+(\d+) of (\d+) (OK|PASS|WARN|ERROR|FAIL|SKIP|NO-OP)\b")
+FAILED_STATES = ("ERROR", "FAIL")
+
+
+def run_dbt_logged(args: list[str], settings: Settings, log_path: Path) -> tuple[int, list[str]]:
+    """Run dbt with its whole output in `log_path` and one progress line on stderr.
+
+    Returns the exit code and the lines worth showing a person when it failed: dbt's
+    summary of errors and failures, from "Completed with" on.
+    """
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    progress = Progress("dbt " + args[0], unit="nodes", item_unit="failed")
+    tail: list[str] = []
+    with open(log_path, "w") as log, subprocess.Popen(
+            [dbt_executable(), *args, "--no-use-colors"], cwd=PROJECT_DIR, env=dbt_environment(settings),
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            log.write(line)
+            if match := NODE_DONE.match(line):
+                progress.total = int(match.group(2))
+                progress.advance(done=1, items=1 if match.group(3) in FAILED_STATES else 0)
+            elif tail or "Completed with" in line:
+                tail.append(line.rstrip())
+        code = process.wait()
+    progress.finish()
+    return code, tail

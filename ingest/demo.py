@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TypeVar
 
-from ingest.dbt_runner import run_dbt
+from ingest.dbt_runner import PROJECT_DIR, run_dbt_logged
 from ingest.generate import GenerateConfig, generate
 from ingest.load import load_files
 from ingest.settings import Settings
@@ -35,10 +35,13 @@ def run_demo(students: int, days: int, seed: int, out: Path, settings: Settings)
     loaded = _timed("load", timings, lambda: load_files([str(out)], settings))
     print(f"    {loaded.rows:,} new lines from {len(loaded.files_loaded)} files, "
           f"{len(loaded.files_skipped)} files already loaded")
-    code = _timed("dbt build", timings, lambda: run_dbt(["build"], settings).returncode)
+    log_path = PROJECT_DIR / "logs" / "dbt-build.log"
+    code, failures = _timed("dbt build", timings, lambda: run_dbt_logged(["build"], settings, log_path))
     if code != 0:
-        print(f"dbt build failed (exit {code}); see the output above and logs/dbt.log")
+        print("\n".join(failures))
+        print(f"dbt build failed (exit {code}); the whole output is in {log_path}")
         return code
+    print(f"    every model, data test and unit test passed; the whole output is in {log_path}")
     print()
     print(format_summary(read_summary(settings)))
     print("Step timings:")

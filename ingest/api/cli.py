@@ -93,11 +93,17 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
                                            "$API_KEYS_FILE (default data/api/keys.json).")
     keys.add_argument("--keys-file", type=Path, default=keys_file_from_env(), help=argparse.SUPPRESS)
     actions = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
-    create = actions.add_parser("create", help="create a key and print it once")
+    create = actions.add_parser("create", help="create a key and print it once",
+                                description="Create a key for a client of the tracking API and print it once; "
+                                            "only its SHA-256 is stored. Keep it in the client's secret store.")
     create.add_argument("name", help="who uses the key, e.g. web-frontend")
     create.set_defaults(func=_cmd_keys_create)
-    listing = actions.add_parser("list", help="list keys (names and state, never the keys)")
+    listing = actions.add_parser("list", help="list keys (names and state, never the keys)",
+                                 description="List every key's name, creation time, state (active or revoked) "
+                                             "and the start of its SHA-256; the keys themselves are never stored.")
     listing.set_defaults(func=_cmd_keys_list)
-    revoke = actions.add_parser("revoke", help="revoke a key by name")
-    revoke.add_argument("name")
+    revoke = actions.add_parser("revoke", help="revoke a key by name",
+                                description="Revoke a key by name; a running server stops taking it within "
+                                            "seconds, without a restart.")
+    revoke.add_argument("name", help="the name given at `keys create`")
     revoke.set_defaults(func=_cmd_keys_revoke)
