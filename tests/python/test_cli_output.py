@@ -33,7 +33,10 @@ def every_parser(parser: argparse.ArgumentParser, path: str = "ingest") -> list[
     return found
 
 
-@pytest.mark.parametrize("path,parser", every_parser(build_parser()), ids=lambda value: str(value))
+PARSERS = every_parser(build_parser())
+
+
+@pytest.mark.parametrize("path,parser", PARSERS, ids=[path for path, _ in PARSERS])
 def test_every_command_has_a_description_and_clean_help(path: str, parser: argparse.ArgumentParser) -> None:
     assert parser.description, f"`{path} --help` has no description"
     text = parser.format_help()
