@@ -2,8 +2,9 @@
 every microsecond of it is ours to measure).
 
 POST /v1/track  one event or a JSON array of events -> 200 {"accepted", "rejected": [...]}
-GET  /healthz   the process is up          GET /readyz   the raw zone is writable
-GET  /metrics   Prometheus text            GET /openapi.json
+GET  /healthz   the process is up          GET /readyz   ready or not, nothing more
+GET  /openapi.json
+GET  /metrics   Prometheus text, only on the separate metrics listener (`--metrics-port`)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ingest.api.durable_log import GroupCommitter, PartLog
 from ingest.api.kafka_sink import KafkaSink
 from ingest.api.keys import KeyFile, KeyRing
 from ingest.api.metrics import Metrics
+from ingest.api.nesting import MAX_EVENT_DEPTH, PARSER_MAX_DEPTH, nested_deeper_than
 from ingest.api.rate_limit import RateLimiter
 from ingest.edge_validation import Rejection, validate_event
 
@@ -32,6 +34,11 @@ ACCEPTED_AREA = "api"
 REJECTED_AREA = "rejected/api"
 JSON_HEADERS = [(b"content-type", b"application/json")]
 KEY_REFRESH_SECONDS = 2.0
+PUBLIC_ROUTES = ("/v1/track", "/healthz", "/readyz", "/openapi.json")
+
+TOO_DEEP = Rejection("malformed_json", f"the event nests objects and arrays deeper than {MAX_EVENT_DEPTH} levels "
+                                       f"(the limit, counting the event itself as level 1)")
+CUT_MARKER = f"<nested deeper than {MAX_EVENT_DEPTH} levels: not kept>"
 
 
 class _BodyTooLarge(Exception):
@@ -40,6 +47,30 @@ class _BodyTooLarge(Exception):
 
 def _openapi_document() -> bytes:
     return resources.files("ingest.api").joinpath("openapi.json").read_bytes()
+
+
+def _cut_to_depth(value: object, levels: int) -> object:
+    """`value` with what lies deeper than `levels` levels replaced by a marker: a too-deep
+    event cannot be written whole (orjson writes at most 254 levels)."""
+    if isinstance(value, dict):
+        return {key: _cut_to_depth(child, levels - 1) for key, child in value.items()} if levels else CUT_MARKER
+    if isinstance(value, list):
+        return [_cut_to_depth(child, levels - 1) for child in value] if levels else CUT_MARKER
+    return value
+
+
+def _content_type_error(value: bytes | None) -> str | None:
+    """Why a request's Content-Type is not JSON in UTF-8, or None when it is."""
+    if value is None:
+        return "no Content-Type; send Content-Type: application/json"
+    media_type, *parameters = value.decode("latin-1").split(";")
+    if media_type.strip().lower() != "application/json":
+        return f"Content-Type {media_type.strip()[:100]!r} is not supported; send Content-Type: application/json"
+    for parameter in parameters:
+        name, _, charset = parameter.partition("=")
+        if name.strip().lower() == "charset" and charset.strip().strip('"').lower() not in ("utf-8", "utf8"):
+            return "JSON is read as UTF-8; send Content-Type: application/json (charset=utf-8 or no charset)"
+    return None
 
 
 def _rejection_entry(index: int, event: object, rejection: Rejection) -> dict[str, object]:
@@ -56,6 +87,10 @@ class TrackingApi:
         self.metrics = Metrics()
         self.keys = KeyRing(KeyFile(config.keys_file))
         self.limiter = RateLimiter(rate=config.rate_limit_per_second, burst=config.rate_limit_burst)
+        self.auth_failures = RateLimiter(rate=config.auth_failures_per_minute / 60,
+                                         burst=config.auth_failures_per_minute)
+        # (host, port) of the listener that serves /metrics, set once it is bound
+        self.metrics_address: tuple[str, int] | None = None
         self.zone = open_raw_zone(config.raw_zone_url)
         root = self.zone.local_path("")
         store = None if root is not None else self.zone
@@ -77,6 +112,10 @@ class TrackingApi:
         if scope["type"] != "http":
             return
         method, path = scope["method"], scope["path"]
+        if self.metrics_address is not None and scope.get("server") == self.metrics_address:
+            status = await self._metrics_listener(send, method, path)
+            self.metrics.requests[(method, "/metrics" if path == "/metrics" else "other", status)] += 1
+            return
         if path == "/v1/track":
             status = await self._track(scope, receive, send) if method == "POST" else \
                 await self._error(send, 405, "use POST", [(b"allow", b"POST")])
@@ -84,19 +123,23 @@ class TrackingApi:
             status = await self._error(send, 405, "use GET", [(b"allow", b"GET")])
         elif path == "/healthz":
             status = await self._json(send, 200, {"status": "ok"})
-        elif path == "/readyz":
+        elif path == "/readyz":  # anyone may ask: the answer names no location and no count
             status = await self._json(send, 200 if self.ready else 503,
-                                      {"status": "ready" if self.ready else "starting",
-                                       "raw_zone": self.zone.url, "keys": len(self.keys)})
-        elif path == "/metrics":
-            status = await self._respond(send, 200, self.metrics.render().encode(),
-                                         [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")])
+                                      {"status": "ready" if self.ready else "starting"})
         elif path == "/openapi.json":
             status = await self._respond(send, 200, self._openapi, JSON_HEADERS)
         else:
             status = await self._error(send, 404, f"no route {path}")
-        route = path if path in ("/v1/track", "/healthz", "/readyz", "/metrics", "/openapi.json") else "other"
+        route = path if path in PUBLIC_ROUTES else "other"
         self.metrics.requests[(method, route, status)] += 1
+
+    async def _metrics_listener(self, send: Send, method: str, path: str) -> int:
+        if path != "/metrics":
+            return await self._error(send, 404, f"no route {path}; this listener serves only /metrics")
+        if method != "GET":
+            return await self._error(send, 405, "use GET", [(b"allow", b"GET")])
+        return await self._respond(send, 200, self.metrics.render(keys_active=len(self.keys)).encode(),
+                                   [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")])
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -163,8 +206,17 @@ class TrackingApi:
                 return b"".join(chunks)
 
     async def _track(self, scope: Scope, receive: Receive, send: Send) -> int:
+        # A locked-out address is refused before its key is looked at, so that while locked
+        # out it cannot learn whether a key is valid.
+        address = scope["client"][0] if scope.get("client") else "unknown"
+        wait = self.auth_failures.wait(address)
+        if wait:
+            return await self._error(send, 429, f"more than {self.config.auth_failures_per_minute:g} failed key checks "
+                                                "a minute from this address; retry later with a valid key",
+                                     [(b"retry-after", str(max(1, round(wait))).encode())])
         key_name = self._key_name(scope)
         if key_name is None:
+            self.auth_failures.spend(address)
             return await self._error(send, 401, "missing or invalid API key (Authorization: Bearer <key>)",
                                      [(b"www-authenticate", b'Bearer realm="track"')])
         wait = self.limiter.allow(key_name)
@@ -172,6 +224,10 @@ class TrackingApi:
             return await self._error(send, 429, f"rate limit of {self.config.rate_limit_per_second:g} "
                                                 "requests/s for this key exceeded",
                                      [(b"retry-after", str(max(1, round(wait))).encode())])
+        content_type = next((value for name, value in scope["headers"] if name == b"content-type"), None)
+        unsupported = _content_type_error(content_type)
+        if unsupported:
+            return await self._error(send, 415, unsupported)
         try:
             body = await self._read_body(scope, receive)
         except _BodyTooLarge:
@@ -182,6 +238,10 @@ class TrackingApi:
         try:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError as error:
+            if error.msg == "depth limit exceeded":
+                return await self._error(send, 400, f"body nests arrays and objects deeper than {PARSER_MAX_DEPTH:,} "
+                                                    f"levels, more than the parser reads; an event may nest at most "
+                                                    f"{MAX_EVENT_DEPTH} levels")
             return await self._error(send, 400, f"body is not JSON: {error}")
         events = payload if isinstance(payload, list) else [payload] if isinstance(payload, dict) else None
         if events is None:
@@ -197,15 +257,17 @@ class TrackingApi:
         rejected_lines: list[bytes] = []
         rejected: list[dict[str, object]] = []
         for index, event in enumerate(events):
-            rejection = validate_event(event, received_at)
+            too_deep = nested_deeper_than(event, MAX_EVENT_DEPTH)
+            rejection = TOO_DEEP if too_deep else validate_event(event, received_at)
             if rejection is None:
                 accepted.append(event)
                 continue
             entry = _rejection_entry(index, event, rejection)
             rejected.append(entry)
+            kept = _cut_to_depth(event, MAX_EVENT_DEPTH) if too_deep else event
             rejected_lines.append(orjson.dumps({"received_at": received_at.isoformat(), "key_name": key_name,
                                                 "reason": rejection.reason, "detail": rejection.detail,
-                                                "index": index, "event": event}))
+                                                "index": index, "event": kept}))
             self.metrics.events_rejected[rejection.reason] += 1
         lines = {}
         if accepted and self.kafka is None:

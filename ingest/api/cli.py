@@ -4,38 +4,86 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import socket
 import sys
 from pathlib import Path
-from typing import Any
 
 from ingest.api.config import ApiConfig
 from ingest.api.keys import KeyFile, keys_file_from_env
+from ingest.raw_files import InputError
+
+
+STARTUP_FAILURE = 3  # uvicorn's exit status when the application did not start
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1: {text}")
+    return int(text)
+
+
+def _positive_number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a number above 0: {text}")
+    return value
+
+
+def _listen(host: str, port: int, what: str) -> socket.socket:
+    try:
+        family, _, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        return socket.create_server(address, family=family)  # uvicorn sets the backlog
+    except OSError as error:
+        raise InputError(f"cannot listen on {host}:{port} for the {what}: {error.strerror or error}; "
+                         f"pick another address or port") from None
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from ingest.api.app import TrackingApi
+    from ingest.api.connections import ConnectionLimits, guarded_protocol
 
     overrides = {name: value for name, value in {
         "raw_zone_url": args.raw_zone, "max_events": args.max_events, "max_body_bytes": args.max_body_bytes,
         "rate_limit_per_second": args.rate_limit, "rate_limit_burst": args.rate_burst,
         "rotate_bytes": args.rotate_bytes, "rotate_seconds": args.rotate_seconds,
         "sink": args.sink, "kafka_bootstrap": args.kafka_bootstrap, "kafka_topic_prefix": args.kafka_topic_prefix,
+        "header_timeout_seconds": args.header_timeout, "body_timeout_seconds": args.body_timeout,
+        "max_connections": args.max_connections, "auth_failures_per_minute": args.auth_failures_per_minute,
+        "metrics_host": args.metrics_host, "metrics_port": args.metrics_port,
     }.items() if value is not None}
     config = dataclasses.replace(ApiConfig.from_env(), **overrides)
     api = TrackingApi(config)
     if not len(api.keys):
         print(f"warning: no active API key in {config.keys_file}; every POST will get 401. "
               "Create one with `python -m ingest keys create NAME`.", file=sys.stderr)
+    listeners = [_listen(args.host, args.port, "API")]
+    metrics_note = "no /metrics (serve them with --metrics-port)"
+    if config.metrics_port is not None:
+        listeners.append(_listen(config.metrics_host, config.metrics_port, "metrics"))
+        host, port = listeners[-1].getsockname()[:2]
+        api.metrics_address = (str(host), int(port))
+        metrics_note = f"metrics at http://{config.metrics_host}:{port}/metrics"
     destination = (f"Kafka at {config.kafka_bootstrap} (rejected events: {api.zone.url})" if config.sink == "kafka"
                    else api.zone.url)
-    print(f"tracking API on http://{args.host}:{args.port} writing to {destination} "
+    print(f"tracking API on http://{args.host}:{args.port} writing to {destination}; {metrics_note} "
           f"(OpenAPI at /openapi.json; Ctrl-C or SIGTERM drains and stops)", file=sys.stderr)
-    server_options: dict[str, Any] = {"loop": "uvloop", "http": "httptools"}
-    uvicorn.run(api, host=args.host, port=args.port, lifespan="on", access_log=False, log_level="warning",
-                timeout_graceful_shutdown=30, backlog=4096, **server_options)
-    return 0
+    limits = ConnectionLimits(header_timeout=config.header_timeout_seconds, body_timeout=config.body_timeout_seconds,
+                              max_connections=config.max_connections, uncapped_address=api.metrics_address)
+    # One server, one lifespan, one graceful shutdown for both listeners; the application
+    # tells them apart by the local address of each request.
+    server = uvicorn.Server(uvicorn.Config(
+        api, lifespan="on", access_log=False, log_level="warning", timeout_graceful_shutdown=30, backlog=4096,
+        loop="uvloop", http=guarded_protocol(limits, api.metrics)))
+    try:
+        server.run(sockets=listeners)
+    except KeyboardInterrupt:  # a second Ctrl-C during the drain: stop now, as uvicorn.run does
+        pass
+    return 0 if server.started else STARTUP_FAILURE
 
 
 def _cmd_keys_create(args: argparse.Namespace) -> int:
@@ -69,7 +117,9 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
                     "<raw zone>/api/date=YYYY-MM-DD/part-*.jsonl and fsynced before the answer; rejected ones go "
                     "to <raw zone>/rejected/api/ with their reason. The raw zone is $RAW_ZONE_URL (a folder, "
                     "default data/raw_zone, or s3://bucket/prefix). Limits also read API_MAX_EVENTS, "
-                    "API_MAX_BODY_BYTES, API_RATE_LIMIT, API_RATE_BURST, API_ROTATE_BYTES, API_ROTATE_SECONDS.",
+                    "API_MAX_BODY_BYTES, API_RATE_LIMIT, API_RATE_BURST, API_ROTATE_BYTES, API_ROTATE_SECONDS, "
+                    "API_HEADER_TIMEOUT, API_BODY_TIMEOUT, API_MAX_CONNECTIONS, API_AUTH_FAILURES_PER_MINUTE, "
+                    "API_METRICS_HOST and API_METRICS_PORT.",
         epilog="example: python -m ingest keys create web && python -m ingest serve --port 8080\n"
                "         curl -H 'Authorization: Bearer <key>' -d @event.json http://127.0.0.1:8080/v1/track",
         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -86,6 +136,17 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
                        help="where accepted events go: the raw zone (default) or Kafka ($API_SINK)")
     serve.add_argument("--kafka-bootstrap", help="with --sink kafka (default $KAFKA_BOOTSTRAP or 127.0.0.1:9092)")
     serve.add_argument("--kafka-topic-prefix", help="prefix of the topics clickstream, video and quiz (default none)")
+    serve.add_argument("--header-timeout", type=_positive_number,
+                       help="seconds for a request line and headers to arrive, else 408 and close (default 10)")
+    serve.add_argument("--body-timeout", type=_positive_number,
+                       help="seconds for a request body to arrive once its headers did, else 408 (default 30)")
+    serve.add_argument("--max-connections", type=_positive_int,
+                       help="open connections on the API port; a new one past this gets 503 (default 1000)")
+    serve.add_argument("--auth-failures-per-minute", type=_positive_number,
+                       help="failed key checks allowed per client address and minute, then 429 (default 30)")
+    serve.add_argument("--metrics-host", help="interface of the /metrics listener (default 127.0.0.1)")
+    serve.add_argument("--metrics-port", type=int,
+                       help="serve Prometheus /metrics on METRICS_HOST:PORT, apart from the API (default: not served)")
     serve.set_defaults(func=_cmd_serve)
 
     keys = commands.add_parser("keys", help="create, list and revoke API keys",

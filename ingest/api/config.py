@@ -26,6 +26,14 @@ class ApiConfig:
     sink: str = "raw_zone"  # or "kafka": accepted events are published instead of written
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_topic_prefix: str = ""
+    # Slow clients (slowloris): the request line and headers, then the body, must arrive
+    # within these many seconds, or the connection gets 408 and is closed.
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 30.0
+    max_connections: int = 1000  # open connections on the API port; more get 503 at once
+    auth_failures_per_minute: float = 30.0  # failed key checks per client address, then 429
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = None  # /metrics is served only on this separate listener
 
     @classmethod
     def from_env(cls) -> "ApiConfig":
@@ -41,4 +49,10 @@ class ApiConfig:
             sink=os.environ.get("API_SINK") or cls.sink,
             kafka_bootstrap=os.environ.get("KAFKA_BOOTSTRAP") or cls.kafka_bootstrap,
             kafka_topic_prefix=os.environ.get("KAFKA_TOPIC_PREFIX") or cls.kafka_topic_prefix,
+            header_timeout_seconds=_env_number("API_HEADER_TIMEOUT", cls.header_timeout_seconds),
+            body_timeout_seconds=_env_number("API_BODY_TIMEOUT", cls.body_timeout_seconds),
+            max_connections=int(_env_number("API_MAX_CONNECTIONS", cls.max_connections)),
+            auth_failures_per_minute=_env_number("API_AUTH_FAILURES_PER_MINUTE", cls.auth_failures_per_minute),
+            metrics_host=os.environ.get("API_METRICS_HOST") or cls.metrics_host,
+            metrics_port=int(os.environ["API_METRICS_PORT"]) if os.environ.get("API_METRICS_PORT") else None,
         )

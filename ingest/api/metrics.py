@@ -41,8 +41,11 @@ class Metrics:
     bytes_written: int = 0
     fsync_seconds: Histogram = field(default_factory=lambda: Histogram(FSYNC_BUCKETS))
     flush_batch_events: int = 0
+    read_timeouts: Counter[str] = field(default_factory=Counter)
+    connections_open: int = 0  # on the API port (the metrics listener is not counted)
+    connections_refused: int = 0
 
-    def render(self) -> str:
+    def render(self, keys_active: int) -> str:
         lines = [
             "# HELP track_http_requests_total HTTP requests by method, path and status.",
             "# TYPE track_http_requests_total counter",
@@ -64,5 +67,17 @@ class Metrics:
             "# HELP track_fsync_seconds Time to make one group of requests durable (write + fsync).",
             "# TYPE track_fsync_seconds histogram",
             *self.fsync_seconds.lines("track_fsync_seconds"),
+            "# HELP track_read_timeouts_total Connections closed (408) because the request headers or body came too slowly.",
+            "# TYPE track_read_timeouts_total counter",
+            *(f'track_read_timeouts_total{{phase="{phase}"}} {n}' for phase, n in sorted(self.read_timeouts.items())),
+            "# HELP track_connections_open Connections open on the API port.",
+            "# TYPE track_connections_open gauge",
+            f"track_connections_open {self.connections_open}",
+            "# HELP track_connections_refused_total Connections answered 503 at once: too many open.",
+            "# TYPE track_connections_refused_total counter",
+            f"track_connections_refused_total {self.connections_refused}",
+            "# HELP track_api_keys_active Active API keys (0: every POST gets 401).",
+            "# TYPE track_api_keys_active gauge",
+            f"track_api_keys_active {keys_active}",
         ]
         return "\n".join(lines) + "\n"

@@ -30,6 +30,7 @@ class ApiProcess:
     extra_args: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
+    metrics_port: int | None = None  # a port for the separate /metrics listener, or none
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
 
@@ -43,9 +44,10 @@ class ApiProcess:
     def start(self, timeout: float = 20.0) -> "ApiProcess":
         env = {**os.environ, "API_KEYS_FILE": str(self.keys_file), **self.env}
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
+        metrics = ["--metrics-port", str(self.metrics_port)] if self.metrics_port is not None else []
         self.process = subprocess.Popen(
             [sys.executable, "-m", "ingest", "serve", "--port", str(self.port), "--raw-zone", self.raw_zone,
-             *self.extra_args],
+             *metrics, *self.extra_args],
             cwd=PROJECT_DIR, env=env, stdout=log, stderr=log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

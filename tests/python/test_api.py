@@ -11,12 +11,15 @@ from pathlib import Path
 import pytest
 
 from api_events import invalid_events, valid_event
-from ingest.api.process import ApiProcess
+from ingest.api.nesting import MAX_EVENT_DEPTH
+from ingest.api.process import ApiProcess, free_port
 
 
-def post(api: ApiProcess, body: bytes, key: str | None, path: str = "/v1/track") -> tuple[int, dict, dict]:
-    connection = http.client.HTTPConnection("127.0.0.1", api.port, timeout=10)
-    headers = {"content-type": "application/json"}
+def post(api: ApiProcess, body: bytes, key: str | None, path: str = "/v1/track",
+         content_type: str | None = "application/json",
+         source_address: tuple[str, int] | None = None) -> tuple[int, dict, dict]:
+    connection = http.client.HTTPConnection("127.0.0.1", api.port, timeout=10, source_address=source_address)
+    headers = {} if content_type is None else {"content-type": content_type}
     if key is not None:
         headers["authorization"] = f"Bearer {key}"
     connection.request("POST", path, body=body, headers=headers)
@@ -25,8 +28,8 @@ def post(api: ApiProcess, body: bytes, key: str | None, path: str = "/v1/track")
     return response.status, json.loads(payload) if payload else {}, dict(response.getheaders())
 
 
-def get(api: ApiProcess, path: str) -> tuple[int, bytes]:
-    connection = http.client.HTTPConnection("127.0.0.1", api.port, timeout=10)
+def get(api: ApiProcess, path: str, port: int | None = None) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port or api.port, timeout=10)
     connection.request("GET", path)
     response = connection.getresponse()
     return response.status, response.read()
@@ -41,7 +44,7 @@ def zone_lines(zone: Path, area: str) -> list[dict]:
 
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[tuple[ApiProcess, str]]:
-    server = ApiProcess(raw_zone=str(tmp_path / "zone"), keys_file=tmp_path / "keys.json",
+    server = ApiProcess(raw_zone=str(tmp_path / "zone"), keys_file=tmp_path / "keys.json", metrics_port=free_port(),
                         extra_args=["--max-events", "5", "--max-body-bytes", "20000"])
     key = server.create_key("web")
     server.start()
@@ -166,9 +169,10 @@ def test_health_readiness_and_metrics(api: tuple[ApiProcess, str]) -> None:
     assert get(server, "/healthz")[0] == 200
     status, ready = get(server, "/readyz")
     assert status == 200 and json.loads(ready)["status"] == "ready"
-    status, text = get(server, "/metrics")
+    status, text = get(server, "/metrics", port=server.metrics_port)
     metrics = text.decode()
     assert status == 200
+    assert "track_api_keys_active 1" in metrics
     assert "track_events_accepted_total 1" in metrics
     assert 'track_events_rejected_total{reason="unknown_event_type"} 1' in metrics
     assert 'track_http_requests_total{method="POST",path="/v1/track",status="400"} 1' in metrics
@@ -181,3 +185,101 @@ def test_the_openapi_document_is_served(api: tuple[ApiProcess, str]) -> None:
     document = json.loads(body)
     assert status == 200 and document["openapi"].startswith("3.1")
     assert set(document["paths"]["/v1/track"]["post"]["responses"]) >= {"200", "400", "401", "413", "429"}
+
+
+def test_anonymous_readiness_tells_only_ready_or_not(api: tuple[ApiProcess, str]) -> None:
+    server, _ = api
+    status, body = get(server, "/readyz")
+    assert (status, json.loads(body)) == (200, {"status": "ready"})  # no raw zone location, no key count
+
+
+def test_metrics_are_served_only_on_their_own_listener(api: tuple[ApiProcess, str]) -> None:
+    server, _ = api
+    assert get(server, "/metrics")[0] == 404
+    status, text = get(server, "/metrics", port=server.metrics_port)
+    assert status == 200 and "track_http_requests_total" in text.decode()
+    status, body = get(server, "/v1/track", port=server.metrics_port)  # and nothing else there
+    assert status == 404 and "only /metrics" in json.loads(body)["error"]
+
+
+def nested(levels: int) -> str:
+    """JSON text of `levels` nested arrays (as text: Python's json stops near 1,000 levels)."""
+    return "[" * levels + "1" + "]" * levels
+
+
+def deep_event(event_id: str, depth: int) -> str:
+    """A valid event nesting `depth` levels in all (the event 1, metadata 2, its value 3...)."""
+    shell = {**valid_event(event_id), "metadata": {"scroll_depth": 0.5, "trail": "TRAIL"}}
+    return json.dumps(shell).replace('"TRAIL"', nested(depth - 2))
+
+
+@pytest.mark.parametrize("depth", [MAX_EVENT_DEPTH + 1, 253, 300, 1000])
+def test_a_too_deep_event_is_rejected_alone(api: tuple[ApiProcess, str], tmp_path: Path, depth: int) -> None:
+    server, key = api
+    batch = [json.dumps(valid_event("d-1")), deep_event("d-deep", depth), nested(depth),
+             json.dumps(valid_event("d-2"))]
+    status, body, _ = post(server, f"[{','.join(batch)}]".encode(), key)
+    assert status == 200 and body["accepted"] == 2, body
+    assert [(r["index"], r["event_id"], r["reason"]) for r in body["rejected"]] == [
+        (1, "d-deep", "malformed_json"), (2, None, "malformed_json")]
+    assert all(f"deeper than {MAX_EVENT_DEPTH} levels" in r["detail"] for r in body["rejected"])
+    assert [e["event_id"] for e in zone_lines(tmp_path / "zone", "api")] == ["d-1", "d-2"]
+    kept = zone_lines(tmp_path / "zone", "rejected/api")
+    assert kept[0]["event"]["event_id"] == "d-deep" and "not kept" in json.dumps(kept[0]["event"]["metadata"])
+
+
+def test_an_event_at_the_depth_limit_is_accepted(api: tuple[ApiProcess, str]) -> None:
+    server, key = api
+    body = f"[{deep_event('at-limit', MAX_EVENT_DEPTH)}]".encode()
+    assert post(server, body, key)[:2] == (200, {"accepted": 1, "rejected": []})
+
+
+def test_a_body_nested_beyond_what_the_parser_reads_is_400(api: tuple[ApiProcess, str]) -> None:
+    server, key = api
+    status, answer, _ = post(server, nested(5000).encode(), key)
+    assert status == 400 and "deeper than 1,024 levels" in answer["error"]
+    assert f"at most {MAX_EVENT_DEPTH} levels" in answer["error"]
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded",
+                                          "application/jsonl", "application/json; charset=iso-8859-1"])
+def test_a_body_that_is_not_declared_json_is_415(api: tuple[ApiProcess, str], content_type: str | None) -> None:
+    server, key = api
+    status, answer, _ = post(server, json.dumps(valid_event("ct")).encode(), key, content_type=content_type)
+    assert status == 415 and "Content-Type: application/json" in answer["error"]
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "Application/JSON;charset=\"UTF-8\""])
+def test_json_with_parameters_is_taken(api: tuple[ApiProcess, str], content_type: str) -> None:
+    server, key = api
+    assert post(server, json.dumps(valid_event("cp")).encode(), key, content_type=content_type)[0] == 200
+
+
+def test_failed_key_checks_are_limited_per_address(tmp_path: Path) -> None:
+    server = ApiProcess(raw_zone=str(tmp_path / "zone"), keys_file=tmp_path / "keys.json",
+                        extra_args=["--auth-failures-per-minute", "3"])
+    key = server.create_key("web")
+    server.start()
+    try:
+        event = json.dumps(valid_event("af")).encode()
+        assert [post(server, event, wrong)[0] for wrong in ("sbk_a", None, "sbk_b")] == [401, 401, 401]
+        status, answer, headers = post(server, event, "sbk_c")
+        assert status == 429 and "failed key checks" in answer["error"] and int(headers["retry-after"]) >= 1
+        # While locked out, the address learns nothing about keys: a valid one gets 429 too...
+        assert post(server, event, key)[0] == 429
+        # ...but only that address is locked out (the loopback network answers on 127.0.0.2 too).
+        assert post(server, event, key, source_address=("127.0.0.2", 0))[0] == 200
+    finally:
+        server.kill()
+
+
+
+def test_the_failure_limiter_forgets_refilled_addresses_but_not_locked_out_ones() -> None:
+    from ingest.api.rate_limit import MAX_TRACKED, RateLimiter
+
+    limiter = RateLimiter(rate=0.01, burst=2.0)  # one attempt back every 100 s
+    for second in range(MAX_TRACKED * 3):
+        limiter.spend("attacker", now=float(second))  # fails every second: stays locked out
+        limiter.spend(f"client-{second}", now=float(second))  # fails once, then refills
+    assert len(limiter._buckets) <= MAX_TRACKED  # addresses are not a closed set: memory stays bounded
+    assert limiter.wait("attacker", now=MAX_TRACKED * 3.0) > 0

@@ -377,7 +377,8 @@ def test_the_api_writes_its_raw_zone_on_s3(s3_env: str, tmp_path: Path) -> None:
     try:
         connection = http.client.HTTPConnection("127.0.0.1", api.port, timeout=10)
         body = json.dumps([valid_event("s3-1"), valid_event("s3-2"), invalid_events()[2][0]])
-        connection.request("POST", "/v1/track", body=body, headers={"authorization": f"Bearer {key}"})
+        connection.request("POST", "/v1/track", body=body,
+                           headers={"authorization": f"Bearer {key}", "content-type": "application/json"})
         response = connection.getresponse()
         assert response.status == 200 and json.loads(response.read())["accepted"] == 2
         zone = _s3_zone(s3_env)
