@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from small_dbt_runs import dbt_build, latest_write, loaded_warehouse, output
@@ -80,14 +79,14 @@ def test_a_quote_in_start_date_recomputes_nothing(built: Path, tmp_path: Path) -
 
 
 def test_a_lake_path_with_a_quote_is_written_there_and_runs_no_other_statement(built: Path, tmp_path: Path) -> None:
-    lake = tmp_path / "o'lake'); create schema pwned; --"
-    warehouse = built / "warehouse.duckdb"
+    """Pasted into the export's post-hook as text, this path would run a second statement,
+    a copy that writes a file (which no rollback undoes)."""
+    stacked_file = tmp_path / "pwned.csv"
+    lake = f"{tmp_path}/lake'); copy (select 42 as pwned) to '{stacked_file}'; select ('"
 
-    result = dbt_build(tmp_path, warehouse, "--full-refresh", "-s", "events_cleaned", salt=SALT,
-                       env={"LAKE_PATH": str(lake)})
+    result = dbt_build(tmp_path, built / "warehouse.duckdb", "--full-refresh", "-s", "events_cleaned", salt=SALT,
+                       env={"LAKE_PATH": lake})
 
     assert result.returncode == 0, output(result)[-5000:]
-    assert list((lake / "silver" / "events_cleaned").glob("date=*/part_0.parquet"))
-    with duckdb.connect(str(warehouse), read_only=True) as connection:
-        schemas = {name for (name,) in connection.execute("select schema_name from information_schema.schemata").fetchall()}
-    assert "pwned" not in schemas
+    assert list(Path(lake, "silver", "events_cleaned").glob("date=*/part_0.parquet"))
+    assert not stacked_file.exists()
