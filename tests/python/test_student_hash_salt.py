@@ -87,6 +87,20 @@ def test_a_changed_salt_stops_the_build_until_a_full_refresh(salted: Path, tmp_p
     assert dbt_build(tmp_path, warehouse, "-s", "events_cleaned", salt=REAL_SALT).returncode == 1
 
 
+def test_an_unfinished_full_refresh_under_a_new_salt_keeps_ordinary_runs_stopped(salted: Path, tmp_path: Path) -> None:
+    """A full refresh marks the fingerprint `rebuilding` on-run-start and `complete` only once
+    every model is built; one that died in between leaves hashes of two salts behind."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(salted / "warehouse.duckdb", warehouse)
+    with duckdb.connect(str(warehouse)) as connection:
+        connection.execute("update ops.student_hash_salt_fingerprint set state = 'rebuilding'")
+
+    refused = dbt_build(tmp_path, warehouse, "-s", "events_cleaned", salt=REAL_SALT)
+
+    assert refused.returncode == 1, output(refused)[-3000:]
+    assert "has not finished every model, so the warehouse still mixes hashes of two salts" in output(refused)
+
+
 def test_a_salt_shorter_than_32_characters_is_refused(salted: Path, tmp_path: Path) -> None:
     for salt in ("x", REAL_SALT[:31]):
         refused = dbt_build(tmp_path, salted / "warehouse.duckdb", salt=salt)
