@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ingest.progress import Progress
 from ingest.settings import Settings
+from ingest.student_hash_salt import DEMO_SALT_WARNING, uses_demo_salt
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -29,7 +30,11 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
 
 def run_dbt(args: list[str], settings: Settings, capture: bool = False) -> subprocess.CompletedProcess[str]:
     """Run `dbt <args>` in the project against the settings' warehouse and lake."""
-    return subprocess.run([dbt_executable(), *args], cwd=PROJECT_DIR, env=dbt_environment(settings),
+    env = dbt_environment(settings)
+    # dbt warns too, but its line scrolls away among a hundred others (or is captured).
+    if env.get("DBT_TARGET", "dev") != "bigquery" and uses_demo_salt(env):
+        print(DEMO_SALT_WARNING, file=sys.stderr, flush=True)
+    return subprocess.run([dbt_executable(), *args], cwd=PROJECT_DIR, env=env,
                           check=False, text=True, capture_output=capture)
 
 

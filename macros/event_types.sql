@@ -9,7 +9,7 @@
         null
     {%- else -%}
         {%- for value in values -%}
-            {{ dbt.string_literal(value | string) }}{{ ', ' if not loop.last }}
+            {{ sql_string_literal(value) }}{{ ', ' if not loop.last }}
         {%- endfor -%}
     {%- endif -%}
 {%- endmacro %}

@@ -14,12 +14,12 @@
 {%- endmacro %}
 
 {% macro duckdb__export_to_lake(date_column) -%}
-    {%- if not var('lake_export', true) -%}
+    {%- if not project_var('lake_export') -%}
         select 1
     {%- else -%}
-    {%- set layer_path = var('lake_path', 'data/lake') ~ '/' ~ this.schema -%}
+    {%- set layer_path = project_var('lake_path') ~ '/' ~ this.schema -%}
     {%- set target_path = layer_path ~ '/' ~ this.identifier -%}
-    select ensure_directory('{{ layer_path }}');
+    select ensure_directory({{ sql_string_literal(layer_path) }});
     {% if is_incremental() -%}
     copy (
         select * from {{ this }}
@@ -27,11 +27,11 @@
             select distinct {{ date_column }} from {{ this }}
             where updated_at = {{ run_started_at_literal() }}
         )
-    ) to '{{ target_path }}' (
+    ) to {{ sql_string_literal(target_path) }} (
         format parquet, partition_by ({{ date_column }}), overwrite_or_ignore, filename_pattern 'part_{i}'
     )
     {%- else -%}
-    copy (select * from {{ this }}) to '{{ target_path }}' (
+    copy (select * from {{ this }}) to {{ sql_string_literal(target_path) }} (
         format parquet, partition_by ({{ date_column }}), overwrite, filename_pattern 'part_{i}'
     )
     {%- endif -%}

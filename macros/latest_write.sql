@@ -3,7 +3,7 @@
     maximum. In a full build that is every row. `--vars '{check_all_rows: true}'` checks
     the whole history again. -#}
 {% macro latest_write_predicate(relation, column) -%}
-    {%- if var('check_all_rows', false) -%}
+    {%- if project_var('check_all_rows') -%}
         true
     {%- else -%}
         {{ column }} = (select max({{ column }}) from {{ relation }})

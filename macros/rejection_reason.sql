@@ -25,7 +25,7 @@
         when timestamp_kind != 'string' or ts is null then 'bad_timestamp'
         when
             ts < cast('2000-01-01 00:00:00+00:00' as {{ type_timestamp_tz() }})
-            or ts > {{ dbt.dateadd('hour', var('max_future_hours'), 'loaded_at') }}
+            or ts > {{ dbt.dateadd('hour', project_var('max_future_hours'), 'loaded_at') }}
             then 'timestamp_out_of_range'
         when
             event_type = 'quiz_attempt' and {{ is_blank("coalesce(question_id, '')") }}

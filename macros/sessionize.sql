@@ -24,7 +24,7 @@ session_starts as (
         student_hash,
         ts,
         previous_ts is null
-        or ts > {{ dbt.dateadd('minute', var('session_inactivity_minutes'), 'previous_ts') }} as is_session_start
+        or ts > {{ dbt.dateadd('minute', project_var('session_inactivity_minutes'), 'previous_ts') }} as is_session_start
     from session_keys
 ),
 

@@ -30,11 +30,11 @@
 {%- endmacro %}
 
 {% macro default__to_reporting_date(ts) -%}
-    date({{ ts }}, '{{ var("reporting_timezone") }}')
+    date({{ ts }}, {{ sql_string_literal(project_var('reporting_timezone')) }})
 {%- endmacro %}
 
 {% macro duckdb__to_reporting_date(ts) -%}
-    cast(timezone('{{ var("reporting_timezone") }}', {{ ts }}) as date)
+    cast(timezone({{ sql_string_literal(project_var('reporting_timezone')) }}, {{ ts }}) as date)
 {%- endmacro %}
 
 {#- Fractional seconds from `start` to `end`. -#}

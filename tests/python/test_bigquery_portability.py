@@ -15,12 +15,14 @@ from ingest.dbt_runner import PROJECT_DIR, dbt_executable
 DUCKDB_ONLY = ("json_transform", "epoch_us", "regexp_full_match", "json_extract_string", "try_cast", "::")
 
 
-def compile_for_bigquery(tmp_path: Path, salt: str | None) -> subprocess.CompletedProcess[str]:
+# Set in the environment of the compile: BigQuery reads its salt from a table, so this value
+# must reach no compiled SQL, artifact or log.
+ENVIRONMENT_SALT = "bigquery-compile-secret-0123456789abcdefXYZ"
+
+
+def compile_for_bigquery(tmp_path: Path) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, BIGQUERY_KEYFILE=str(fake_keyfile(tmp_path)), BIGQUERY_PROJECT="offline-project",
-               DBT_PROFILES_DIR=str(PROJECT_DIR / "profiles"))
-    env.pop("STUDENT_HASH_SALT", None)
-    if salt is not None:
-        env["STUDENT_HASH_SALT"] = salt
+               DBT_PROFILES_DIR=str(PROJECT_DIR / "profiles"), STUDENT_HASH_SALT=ENVIRONMENT_SALT)
     return subprocess.run(
         [dbt_executable(), "compile", "--target", "bigquery", "--no-introspect", "--no-populate-cache",
          "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"), "--no-partial-parse"],
@@ -29,11 +31,17 @@ def compile_for_bigquery(tmp_path: Path, salt: str | None) -> subprocess.Complet
 
 
 @pytest.fixture(scope="module")
-def compiled_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def compile_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp_path = tmp_path_factory.mktemp("bigquery")
-    result = compile_for_bigquery(tmp_path, salt="ci-salt")
+    result = compile_for_bigquery(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    folder = tmp_path / "target" / "compiled" / "student_behavior" / "models"
+    assert ENVIRONMENT_SALT not in result.stdout + result.stderr
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def compiled_models(compile_folder: Path) -> dict[str, str]:
+    folder = compile_folder / "target" / "compiled" / "student_behavior" / "models"
     return {str(p.relative_to(folder)): p.read_text() for p in folder.rglob("*.sql") if ".yml" not in str(p)}
 
 
@@ -45,18 +53,20 @@ def test_every_model_parses_as_bigquery_sql(compiled_models: dict[str, str]) -> 
         assert not leftovers, f"{name} still has DuckDB-only syntax: {leftovers}"
 
 
-def test_bigquery_needs_a_secret_salt(tmp_path: Path) -> None:
-    result = compile_for_bigquery(tmp_path, salt=None)
-
-    assert result.returncode != 0
-    assert "STUDENT_HASH_SALT is not set" in result.stdout + result.stderr
+def test_bigquery_reads_the_salt_from_its_table_and_never_compiles_it_in(
+        compile_folder: Path, compiled_models: dict[str, str]) -> None:
+    staging = compiled_models["staging/raw/stg_raw__events.sql"]
+    assert "(select salt from `offline-project`.`restricted`.`student_hash_salt`)" in staging
+    written = [path for folder in ("target", "logs") for path in (compile_folder / folder).rglob("*")
+               if path.is_file() and ENVIRONMENT_SALT.encode() in path.read_bytes()]
+    assert not written
 
 
 def test_large_models_are_partitioned_by_day_and_clustered(tmp_path: Path) -> None:
     """The DDL head BigQuery gets (the adapter's own macros, offline): a query for one day
     scans one partition."""
     env = dict(os.environ, BIGQUERY_KEYFILE=str(fake_keyfile(tmp_path)), BIGQUERY_PROJECT="offline-project",
-               STUDENT_HASH_SALT="ci-salt", DBT_PROFILES_DIR=str(PROJECT_DIR / "profiles"))
+               DBT_PROFILES_DIR=str(PROJECT_DIR / "profiles"))
     result = subprocess.run(
         [dbt_executable(), "run-operation", "print_bigquery_table_ddl", "--target", "bigquery", "--no-populate-cache",
          "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],

@@ -17,7 +17,7 @@ counted_files as (
     from {{ source('raw', 'loaded_files') }}
     where
         _dlt_load_id in ({{ committed_load_ids() }})
-        {%- if not var('check_all_rows', false) %}
+        {%- if not project_var('check_all_rows') %}
             and (_dlt_load_id in (select checked_loads.load_id from checked_loads) or rows = 0)
         {%- endif %}
 ),
@@ -30,7 +30,7 @@ landed_files as (
     from {{ source('raw', 'events') }}
     where
         _dlt_load_id in ({{ committed_load_ids() }})
-        {%- if not var('check_all_rows', false) %}
+        {%- if not project_var('check_all_rows') %}
             and _dlt_load_id in (select checked_loads.load_id from checked_loads)
         {%- endif %}
     group by _dlt_load_id, source_file

@@ -12,7 +12,7 @@
     table's last run is computed again as a whole (delete+insert on date), from the complete
     sessions that have an event on that date, because dwell looks at the next event and a
     visit at its session's first and last events. -#}
-{%- set dwell_cap_seconds = var('session_inactivity_minutes') * 60 -%}
+{%- set dwell_cap_seconds = project_var('session_inactivity_minutes') * 60 -%}
 
 -- Only the columns used: this CTE is read twice, and DuckDB materializes such a CTE.
 with cleaned_events as (

@@ -15,7 +15,7 @@
     Those sessions are cut again as a whole and their rows replaced (delete+insert on
     event_id); every other row stays as it is. Rows written by this run carry
     updated_at = the run's start, which tells sessions and the gold tables what to redo. -#}
-{%- set inactivity = var('session_inactivity_minutes') -%}
+{%- set inactivity = project_var('session_inactivity_minutes') -%}
 
 with enriched_events as (
     select * from {{ ref('int_events__enriched') }}
@@ -29,8 +29,9 @@ with enriched_events as (
         from enriched_events
         where
             {{ written_since_last_run('processed_at', 'processed_at') }}
-        {%- if var('start_date', none) and var('end_date', none) %}
-            or date between cast('{{ var("start_date") }}' as date) and cast('{{ var("end_date") }}' as date)
+        {%- set backfill = backfill_dates() %}
+        {%- if backfill %}
+            or date between cast({{ sql_string_literal(backfill[0]) }} as date) and cast({{ sql_string_literal(backfill[1]) }} as date)
         {%- endif %}
     ),
 
