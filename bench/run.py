@@ -1,12 +1,15 @@
-"""`make bench`: a day of events at a given size, loaded and built, then one more hour.
+"""`make bench`: a day of events at a given size, loaded and built, then one more hour, on two shapes of day.
 
-Measures in one run, each step as its own process: the floor (DuckDB reading the same
+Shapes: `school` (the project's generator: a few thousand students per million events,
+busy school hours, ~1% dirty lines) and `even` (bench/even_day.py, written independently:
+200k students per 10M events, sessions spread evenly over 24 h, wide lines, no dirty
+ones). For each shape it measures, each step as its own process: the floor (DuckDB reading the same
 files once and writing Parquet, nothing else), the load, the full `dbt build` (with
 tests), and an extra hour of events loaded and built incrementally on top. Reports wall
 seconds, events per second, peak memory and the ratio to the floor; prints a table and
 writes bench/results.json.
 
-    .venv/bin/python bench/run.py --events 10000000
+    .venv/bin/python bench/run.py --events 10000000 [--shape school|even|all]
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ sys.path.insert(0, str(PROJECT_DIR))
 PYTHON = sys.executable
 DBT = str(Path(sys.executable).parent / "dbt")
 HOUR_SHARE = 0.042  # an hour of the day's traffic: 420k of 10M
+EVEN_STUDENTS_PER_EVENT = 0.02  # the even shape: 200k students for 10M events
 
 
 @dataclass
@@ -87,15 +91,43 @@ def floor_command(raw: Path, out: Path) -> list[str]:
     return [PYTHON, "-c", code]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=10_000_000, help="events in the day (default 10,000,000)")
-    parser.add_argument("--hour-events", type=int, help="events in the extra hour (default 4.2%% of --events)")
-    parser.add_argument("--workdir", type=Path, default=PROJECT_DIR / "bench" / "work", help="scratch folder")
-    parser.add_argument("--results", type=Path, default=PROJECT_DIR / "bench" / "results.json")
-    parser.add_argument("--keep", action="store_true", help="keep the scratch folder afterwards")
-    args = parser.parse_args()
+def generate_school_day(args: argparse.Namespace, env: dict[str, str], day: date) -> tuple[Step, Step]:
+    """The project's generator: a school day (busy school hours, ~1% dirty lines), then its busiest next hour."""
+    students = max(1, round(args.events / events_per_student(day, args.workdir / "calibration")))
+    generate = run_step("generate day", [PYTHON, "-m", "ingest", "generate", "--students", str(students), "--days", "1",
+                                         "--start", day.isoformat(), "--seed", "1", "--out", str(args.workdir / "day")],
+                        env, 0)
+    generate.events = count_lines(args.workdir / "day")
+    hour_events = args.hour_events or round(args.events * HOUR_SHARE)
+    # The extra hour: the next day's busiest hour for a population sized to give hour_events.
+    hour_students = max(1, round(students * hour_events / (generate.events / 24 * 1.4)))
+    generate_hour = run_step("generate hour", [PYTHON, "-m", "ingest", "generate", "--students", str(hour_students),
+                                               "--start", (day + timedelta(days=1)).isoformat(), "--start-hour", "15",
+                                               "--hours", "1", "--seed", "2", "--out", str(args.workdir / "hour")],
+                             env, 0)
+    generate_hour.events = count_lines(args.workdir / "hour")
+    return generate, generate_hour
 
+
+def generate_even_day(args: argparse.Namespace, env: dict[str, str], day: date) -> tuple[Step, Step]:
+    """bench/even_day.py: many students, sessions spread evenly over 24 h, wide lines, no dirty ones; then hour 0
+    of the next day for the same students."""
+    students = max(1, round(args.events * EVEN_STUDENTS_PER_EVENT))
+    common = [PYTHON, str(PROJECT_DIR / "bench" / "even_day.py"), "--events", str(args.events),
+              "--students", str(students)]
+    generate = run_step("generate day", [*common, "--day", day.isoformat(), "--out", str(args.workdir / "day")],
+                        env, 0)
+    generate.events = count_lines(args.workdir / "day")
+    generate_hour = run_step("generate hour", [*common, "--day", (day + timedelta(days=1)).isoformat(), "--hours", "1",
+                                               "--seed", "2", "--out", str(args.workdir / "hour")], env, 0)
+    generate_hour.events = count_lines(args.workdir / "hour")
+    return generate, generate_hour
+
+
+SHAPES = {"school": generate_school_day, "even": generate_even_day}
+
+
+def run_shape(shape: str, args: argparse.Namespace) -> dict[str, object]:
     shutil.rmtree(args.workdir, ignore_errors=True)
     args.workdir.mkdir(parents=True)
     warehouse = args.workdir / "bench.duckdb"
@@ -106,25 +138,10 @@ def main() -> int:
     day = datetime.now(timezone.utc).date() - timedelta(days=2)
     while day.weekday() >= 5:
         day -= timedelta(days=1)
-    students = max(1, round(args.events / events_per_student(day, args.workdir / "calibration")))
-    hour_events = args.hour_events or round(args.events * HOUR_SHARE)
-
-    steps: list[Step] = []
-    generate = run_step("generate day", [PYTHON, "-m", "ingest", "generate", "--students", str(students), "--days", "1",
-                                         "--start", day.isoformat(), "--seed", "1", "--out", str(args.workdir / "day")],
-                        env, 0)
-    day_events = count_lines(args.workdir / "day")
-    generate.events = day_events
-    steps.append(generate)
-    # The extra hour: the next day's busiest hour for a population sized to give hour_events.
-    hour_students = max(1, round(students * hour_events / (day_events / 24 * 1.4)))
-    generate_hour = run_step("generate hour", [PYTHON, "-m", "ingest", "generate", "--students", str(hour_students),
-                                               "--start", (day + timedelta(days=1)).isoformat(), "--start-hour", "15",
-                                               "--hours", "1", "--seed", "2", "--out", str(args.workdir / "hour")],
-                             env, 0)
-    hour_lines = count_lines(args.workdir / "hour")
-    generate_hour.events = hour_lines
-    steps.append(generate_hour)
+    print(f"\n### shape: {shape}", flush=True)
+    generate, generate_hour = SHAPES[shape](args, env, day)
+    day_events, hour_lines = generate.events, generate_hour.events
+    steps: list[Step] = [generate, generate_hour]
 
     floor = run_step("floor (DuckDB read + Parquet write)", floor_command(args.workdir / "day", args.workdir / "floor.parquet"),
                      env, day_events)
@@ -148,31 +165,51 @@ def main() -> int:
         "hour_within_15_percent_of_day": hour_total <= 0.15 * day_total,
         "peak_memory_under_8_gb": peak < 8 * 1024,
     }
-    results = {
-        "taken_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
-                    "platform": platform.platform(), "python": platform.python_version()},
-        "events_day": day_events, "events_hour": hour_lines, "students_day": students,
-        "steps": [dict(asdict(step), events_per_second=round(step.events_per_second)) for step in steps],
-        "day_load_plus_build_seconds": round(day_total, 2), "day_ratio_to_floor": round(day_total / floor.seconds, 2),
-        "hour_load_plus_build_seconds": round(hour_total, 2), "hour_share_of_day": round(hour_total / day_total, 3),
-        "peak_memory_mb": peak, "targets_met": checks,
-    }
-    args.results.write_text(json.dumps(results, indent=2) + "\n")
-
     print()
     print(f"{'step':<42} {'seconds':>9} {'events':>12} {'events/s':>11} {'peak MB':>9} {'x floor':>8}")
     for step in steps:
         print(f"{step.name:<42} {step.seconds:>9.1f} {step.events:>12,} {step.events_per_second:>11,.0f} "
               f"{step.peak_memory_mb:>9,.0f} {step.ratio_to_floor or 0:>8.2f}")
-    print(f"\nday (load + build + tests): {day_total:.1f}s = {day_total / floor.seconds:.2f}x floor (target <= 8x)")
-    print(f"extra hour (load + build + tests): {hour_total:.1f}s = {100 * hour_total / day_total:.1f}% of the day (target <= 15%)")
-    print(f"peak memory: {peak:,.0f} MB (target < 8,192 MB)")
-    print(f"targets met: {checks}")
-    print(f"results written to {args.results}")
+    print(f"\n[{shape}] day (load + build + tests): {day_total:.1f}s = {day_total / floor.seconds:.2f}x floor (target <= 8x)")
+    print(f"[{shape}] extra hour (load + build + tests): {hour_total:.1f}s = "
+          f"{100 * hour_total / day_total:.1f}% of the day (target <= 15%)")
+    print(f"[{shape}] peak memory: {peak:,.0f} MB (target < 8,192 MB)")
+    print(f"[{shape}] targets met: {checks}", flush=True)
     if not args.keep:
         shutil.rmtree(args.workdir, ignore_errors=True)
-    return 0 if all(checks.values()) else 1
+    return {
+        "events_day": day_events, "events_hour": hour_lines,
+        "steps": [dict(asdict(step), events_per_second=round(step.events_per_second)) for step in steps],
+        "day_load_plus_build_seconds": round(day_total, 2), "day_ratio_to_floor": round(day_total / floor.seconds, 2),
+        "hour_load_plus_build_seconds": round(hour_total, 2), "hour_share_of_day": round(hour_total / day_total, 3),
+        "peak_memory_mb": peak, "targets_met": checks,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=10_000_000, help="events in the day (default 10,000,000)")
+    parser.add_argument("--hour-events", type=int, help="school shape: events in the extra hour (default 4.2%% of --events)")
+    parser.add_argument("--shape", choices=[*SHAPES, "all"], default="all",
+                        help="school (the project's generator), even (bench/even_day.py) or all (default)")
+    parser.add_argument("--workdir", type=Path, default=PROJECT_DIR / "bench" / "work", help="scratch folder")
+    parser.add_argument("--results", type=Path, default=PROJECT_DIR / "bench" / "results.json")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch folder afterwards")
+    args = parser.parse_args()
+
+    shapes = list(SHAPES) if args.shape == "all" else [args.shape]
+    previous = json.loads(args.results.read_text()) if args.results.exists() else {}
+    results = {
+        "taken_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+                    "platform": platform.platform(), "python": platform.python_version()},
+        # A run of one shape keeps the other shape's last figures.
+        "shapes": {**previous.get("shapes", {}), **{shape: run_shape(shape, args) for shape in shapes}},
+    }
+    args.results.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"results written to {args.results}")
+    met = [all(results["shapes"][shape]["targets_met"].values()) for shape in shapes]
+    return 0 if all(met) else 1
 
 
 if __name__ == "__main__":
