@@ -24,7 +24,7 @@ from ingest.api.keys import KeyFile, KeyRing
 from ingest.api.metrics import Metrics
 from ingest.api.nesting import MAX_EVENT_DEPTH, PARSER_MAX_DEPTH, nested_deeper_than
 from ingest.api.rate_limit import RateLimiter
-from ingest.edge_validation import Rejection, validate_event
+from ingest.contract.edge_validation import Rejection, validate_event
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -81,7 +81,7 @@ def _rejection_entry(index: int, event: object, rejection: Rejection) -> dict[st
 
 class TrackingApi:
     def __init__(self, config: ApiConfig) -> None:
-        from ingest.raw_zone import open_raw_zone
+        from ingest.zone.raw_zone import open_raw_zone
 
         self.config = config
         self.metrics = Metrics()

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.dbt_runner import PROJECT_DIR, dbt_executable
-from ingest.generate import GenerateConfig, generate
-from ingest.load import load_files
+from ingest.warehouse.dbt_runner import PROJECT_DIR, dbt_executable
+from ingest.sample.generate import GenerateConfig, generate
+from ingest.load.loader import load_files
 from ingest.settings import Settings
 
 # Configuration a test must set itself when it wants it, never inherit from the shell.

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from ingest.progress import Progress
-from ingest.raw_files import InputError, RawFile, fingerprint, read_lines
-from ingest.raw_zone_cache import resolve
+from ingest.output import Progress
+from ingest.files.raw_files import InputError, RawFile, fingerprint, read_lines
+from ingest.zone.raw_zone_cache import resolve
 from ingest.settings import Settings
-from ingest.warehouse_errors import explained_warehouse_errors
-from ingest.writer_lock import exclusive
+from ingest.warehouse.busy import explained_warehouse_errors
+from ingest.load.writer_lock import exclusive
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from ingest.raw_files import InputError, _open_decompressed
+from ingest.files.raw_files import InputError, _open_decompressed
 
 CSV_SUFFIX = ".csv"
 EVENT_COLUMNS = ("event_id", "student_id", "event_type", "timestamp", "page_url", "course_id",

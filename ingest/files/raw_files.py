@@ -113,7 +113,7 @@ def read_lines(path: Path) -> Iterator[pa.Table]:
     A CSV file lands one JSON line per record instead (see csv_events).
     """
     # Imported here: csv_events builds on this module.
-    from ingest.csv_events import is_csv_file, read_csv_lines
+    from ingest.files.csv_events import is_csv_file, read_csv_lines
 
     if is_csv_file(path):
         yield from read_csv_lines(path)

@@ -8,11 +8,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TypeVar
 
-from ingest.dbt_runner import PROJECT_DIR, run_dbt_logged
-from ingest.generate import GenerateConfig, generate
-from ingest.load import load_files
+from ingest.warehouse.dbt_runner import PROJECT_DIR, run_dbt_logged
+from ingest.sample.generate import GenerateConfig, generate
+from ingest.load.loader import load_files
 from ingest.settings import Settings
-from ingest.summary import format_summary, read_summary
+from ingest.warehouse.summary import format_summary, read_summary
 
 T = TypeVar("T")
 

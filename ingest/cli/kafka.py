@@ -15,8 +15,8 @@ def _topics(text: str) -> list[str]:
 
 
 def _consumer(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from ingest.kafka_consumer import ConsumerConfig, ZoneConsumer, serve_lag_metrics, stop_on_signals
-    from ingest.raw_zone import open_raw_zone
+    from ingest.kafka.consumer import ConsumerConfig, ZoneConsumer, serve_lag_metrics, stop_on_signals
+    from ingest.zone.raw_zone import open_raw_zone
 
     consumer = ZoneConsumer(ConsumerConfig(bootstrap=args.bootstrap, topics=args.topics, group=args.group,
                                            batch_messages=args.batch_messages, batch_seconds=args.batch_seconds),
@@ -47,7 +47,7 @@ def _cmd_consume(args: argparse.Namespace) -> int:
 
 def _cmd_stream(args: argparse.Namespace) -> int:
     from ingest.settings import Settings
-    from ingest.stream import run_stream
+    from ingest.kafka.stream import run_stream
 
     consumer = _consumer(args)
     print(f"stream: every {args.interval:g}s: consume {','.join(args.topics)}, land in {consumer.zone.url}/kafka, "

@@ -7,7 +7,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from ingest.kafka_consumer import ZoneConsumer
+from ingest.kafka.consumer import ZoneConsumer
 from ingest.settings import Settings
 
 
@@ -51,8 +51,8 @@ def cycle_freshness(settings: Settings, load_id: str | None) -> tuple[float | No
 
 
 def run_stream(consumer: ZoneConsumer, settings: Settings, interval: float, cycles: int | None = None) -> int:
-    from ingest.dbt_runner import run_dbt
-    from ingest.load import load_files
+    from ingest.warehouse.dbt_runner import run_dbt
+    from ingest.load.loader import load_files
 
     zone_root = consumer.zone.local_path("")
 

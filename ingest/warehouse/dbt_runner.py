@@ -8,11 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ingest.progress import Progress
+from ingest.output import Progress
 from ingest.settings import Settings
-from ingest.student_hash_salt import DEMO_SALT_WARNING, uses_demo_salt
+from ingest.warehouse.student_hash_salt import DEMO_SALT_WARNING, uses_demo_salt
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
 def dbt_executable() -> str:

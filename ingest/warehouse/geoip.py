@@ -22,8 +22,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.dbt_runner import PROJECT_DIR
-from ingest.raw_files import GZIP_MAGIC, InputError
+from ingest.warehouse.dbt_runner import PROJECT_DIR
+from ingest.files.raw_files import GZIP_MAGIC, InputError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 

@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from ingest.raw_zone import RawZone
+from ingest.zone.raw_zone import RawZone
 
 KAFKA_AREA = "kafka"
 BATCH_FILE = re.compile(r"^(?P<topic>.+)-p(?P<partition>\d+)-o(?P<first>\d+)-(?P<last>\d+)\.jsonl$")

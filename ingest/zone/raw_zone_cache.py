@@ -16,8 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ingest.raw_files import EVENT_SUFFIXES, InputError, discover, is_event_file
-from ingest.raw_zone import LocalRawZone, ObjectInfo, S3RawZone, check_key, open_raw_zone, open_s3_zone
+from ingest.files.raw_files import EVENT_SUFFIXES, InputError, discover, is_event_file
+from ingest.zone.raw_zone import LocalRawZone, ObjectInfo, S3RawZone, check_key, open_raw_zone, open_s3_zone
 from ingest.settings import Settings
 
 DOWNLOAD_THREADS = 4  # downloads wait on the network, not the CPU

@@ -31,12 +31,12 @@ from itertools import count
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ingest.csv_events import is_csv_file
-from ingest.raw_files import GZIP_MAGIC, InputError, is_event_file, read_lines
+from ingest.files.csv_events import is_csv_file
+from ingest.files.raw_files import GZIP_MAGIC, InputError, is_event_file, read_lines
 from ingest.settings import Settings
 
 if TYPE_CHECKING:
-    from ingest.load import LoadReport
+    from ingest.load.loader import LoadReport
 
 TEMPORARY_SUFFIXES = (".tmp", ".part")
 DEFAULT_INTERVAL_SECONDS = 5.0
@@ -183,7 +183,7 @@ class FolderWatcher:
         outcome.files_archived += self._archive(good, signatures)
 
     def _load(self, paths: list[Path]) -> LoadReport | None:
-        from ingest.load import load_files
+        from ingest.load.loader import load_files
 
         try:
             report = load_files([str(p) for p in paths], self.settings, show_progress=False)

@@ -16,7 +16,7 @@ from dbt.adapters.duckdb.plugins import BasePlugin
 from duckdb import DuckDBPyConnection
 from duckdb.sqltypes import BOOLEAN, VARCHAR
 
-from ingest.student_hash_salt import salt_from_environment
+from ingest.warehouse.student_hash_salt import salt_from_environment
 
 
 def ensure_directory(path: str) -> bool:

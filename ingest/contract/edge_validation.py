@@ -1,7 +1,7 @@
 """Judges one event at the edge (the tracking API) the way the warehouse will.
 
 The rules are the JSON Schema files of contract v1 (ingest/schemas/v1/, written by
-`python -m ingest.schemas.build` from the warehouse's SQL and seeds). Every schema whose
+`python -m ingest.contract.schemas.build` from the warehouse's SQL and seeds). Every schema whose
 failure rejects an event carries `x-rejection-reason`; an invalid event gets the first
 reason, in the contract's order (`REJECTION_REASONS`), among all that fail, with a short
 detail naming the field and what was expected (never the value sent, which may be
@@ -39,7 +39,7 @@ from urllib.parse import unquote
 import jsonschema_rs
 import orjson
 
-from ingest.schemas import (
+from ingest.contract.schemas import (
     ENVELOPE_SCHEMA_FILE,
     EVENT_SCHEMA_FILE,
     REASON_KEYWORD,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ingest.geoip import DEFAULT_OUT, ImportReport, import_ranges
+from ingest.warehouse.geoip import DEFAULT_OUT, ImportReport, import_ranges
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

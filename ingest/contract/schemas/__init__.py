@@ -1,6 +1,6 @@
 """Event contract v1 as JSON Schema (draft 2020-12): the files under `v1/`, written by
-`python -m ingest.schemas.build` from the warehouse's own rules, and read by
-`ingest.edge_validation`."""
+`python -m ingest.contract.schemas.build` from the warehouse's own rules, and read by
+`ingest.contract.edge_validation`."""
 
 from __future__ import annotations
 

@@ -20,9 +20,9 @@ from typing import IO, Any
 
 import orjson
 
-from ingest.catalog import CHAPTERS, COURSE_IDS, IP_BLOCKS, Chapter
-from ingest.progress import Progress
-from ingest.schemas import REJECTION_REASONS
+from ingest.sample.catalog import CHAPTERS, COURSE_IDS, IP_BLOCKS, Chapter
+from ingest.output import Progress
+from ingest.contract.schemas import REJECTION_REASONS
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
-"""Writes the JSON Schema files of event contract v1 (ingest/schemas/v1/) from the
+"""Writes the JSON Schema files of event contract v1 (ingest/contract/schemas/v1/) from the
 warehouse's own rules, so the edge and the warehouse cannot drift apart silently.
 
-    python -m ingest.schemas.build      # rewrites ingest/schemas/v1/*.schema.json
+    python -m ingest.contract.schemas.build      # rewrites ingest/contract/schemas/v1/*.schema.json
 
 The warehouse is the reference (models/staging/raw/stg_raw__events.sql and
 macros/rejection_reason.sql); where its choices go beyond events.md they are the ones
@@ -30,7 +30,7 @@ from typing import Any
 
 import yaml
 
-from ingest.schemas import (
+from ingest.contract.schemas import (
     BASE_URI,
     ENVELOPE_SCHEMA_FILE,
     EVENT_SCHEMA_FILE,
@@ -41,7 +41,7 @@ from ingest.schemas import (
 
 Schema = dict[str, Any]
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
+PROJECT_DIR = Path(__file__).resolve().parents[3]
 ALIASES_SEED = PROJECT_DIR / "seeds" / "event_type_aliases.csv"
 TIMESTAMP_MACROS = PROJECT_DIR / "macros" / "timestamps.sql"
 DBT_PROJECT = PROJECT_DIR / "dbt_project.yml"

@@ -9,16 +9,18 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ingest import __version__, geoip_cli, watch
-from ingest import kafka_cli
-from ingest.api import cli as api_cli
-from ingest.raw_files import InputError
-from ingest.raw_zone import RawZoneError
+from ingest import __version__
+from ingest.cli import api as api_cli
+from ingest.cli import geoip as geoip_cli
+from ingest.cli import kafka as kafka_cli
+from ingest.load import watch
+from ingest.files.raw_files import InputError
+from ingest.zone.raw_zone import RawZoneError
 from ingest.settings import Settings
-from ingest.warehouse_errors import lock_holder, warehouse_busy_message
+from ingest.warehouse.busy import lock_holder, warehouse_busy_message
 
 if TYPE_CHECKING:
-    from ingest.load import LoadReport
+    from ingest.load.loader import LoadReport
 
 
 def _date(text: str) -> date:
@@ -41,7 +43,7 @@ def _default_start(days: int) -> date:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from ingest.generate import GenerateConfig, generate
+    from ingest.sample.generate import GenerateConfig, generate
 
     days = args.days if args.hours is None else max(1, -(-(args.start_hour + int(args.hours + 0.999)) // 24))
     config = GenerateConfig(students=args.students, days=days, start=args.start or _default_start(days),
@@ -59,12 +61,12 @@ def _cmd_files(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     paths = list(args.paths)
     if args.from_raw_zone:
-        from ingest.raw_zone_cache import area_location
+        from ingest.zone.raw_zone_cache import area_location
 
         paths.append(area_location(args.from_raw_zone))
     if not paths:
         raise InputError("name files, folders or s3:// URLs to load, or --from-raw-zone AREA")
-    from ingest.load import load_files
+    from ingest.load.loader import load_files
 
     report = load_files(paths, settings, show_progress=not args.quiet)
     print_load_report(report, settings)
@@ -90,14 +92,14 @@ def print_load_report(report: LoadReport, settings: Settings) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from ingest.demo import run_demo
+    from ingest.cli.run import run_demo
 
     return run_demo(students=args.students, days=args.days, seed=args.seed, out=Path(args.out),
                     settings=Settings.from_env())
 
 
 def _cmd_summary(args: argparse.Namespace) -> int:
-    from ingest.summary import print_summary
+    from ingest.warehouse.summary import print_summary
 
     print_summary(Settings.from_env(), last_days=args.last_days)
     return 0
