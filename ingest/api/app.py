@@ -25,6 +25,7 @@ from ingest.api.metrics import Metrics
 from ingest.api.nesting import MAX_EVENT_DEPTH, PARSER_MAX_DEPTH, nested_deeper_than
 from ingest.api.rate_limit import RateLimiter
 from ingest.contract.edge_validation import Rejection, validate_event
+from ingest.errors import BodyTooLargeError
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -39,10 +40,6 @@ PUBLIC_ROUTES = ("/v1/track", "/healthz", "/readyz", "/openapi.json")
 TOO_DEEP = Rejection("malformed_json", f"the event nests objects and arrays deeper than {MAX_EVENT_DEPTH} levels "
                                        f"(the limit, counting the event itself as level 1)")
 CUT_MARKER = f"<nested deeper than {MAX_EVENT_DEPTH} levels: not kept>"
-
-
-class _BodyTooLarge(Exception):
-    pass
 
 
 def _openapi_document() -> bytes:
@@ -191,7 +188,7 @@ class TrackingApi:
         limit = self.config.max_body_bytes
         declared = next((value for name, value in scope["headers"] if name == b"content-length"), None)
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise _BodyTooLarge
+            raise BodyTooLargeError
         chunks, size = [], 0
         while True:
             message = await receive()
@@ -200,7 +197,7 @@ class TrackingApi:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                raise _BodyTooLarge
+                raise BodyTooLargeError
             chunks.append(chunk)
             if not message.get("more_body"):
                 return b"".join(chunks)
@@ -230,7 +227,7 @@ class TrackingApi:
             return await self._error(send, 415, unsupported)
         try:
             body = await self._read_body(scope, receive)
-        except _BodyTooLarge:
+        except BodyTooLargeError:
             return await self._error(send, 413, f"body over {self.config.max_body_bytes:,} bytes")
         except ConnectionError:
             return 499

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ingest.files.raw_files import InputError
+from ingest.errors import InputError
 
 KEY_PREFIX = "sbk_"
 DEFAULT_KEYS_FILE = "data/api/keys.json"

@@ -14,8 +14,7 @@ from ingest.cli import api as api_cli
 from ingest.cli import geoip as geoip_cli
 from ingest.cli import kafka as kafka_cli
 from ingest.load import watch
-from ingest.files.raw_files import InputError
-from ingest.zone.raw_zone import RawZoneError
+from ingest.errors import InputError, RawZoneError
 from ingest.settings import Settings
 from ingest.warehouse.busy import lock_holder, warehouse_busy_message
 

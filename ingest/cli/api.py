@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ingest.api.config import ApiConfig
 from ingest.api.keys import KeyFile, keys_file_from_env
-from ingest.files.raw_files import InputError
+from ingest.errors import InputError
 
 
 STARTUP_FAILURE = 3  # uvicorn's exit status when the application did not start

@@ -24,7 +24,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from ingest.files.raw_files import InputError, _open_decompressed
+from ingest.errors import InputError
+from ingest.files.decompress import read_blocks
 
 CSV_SUFFIX = ".csv"
 EVENT_COLUMNS = ("event_id", "student_id", "event_type", "timestamp", "page_url", "course_id",
@@ -82,7 +83,7 @@ def _physical_lines(path: Path) -> list[str]:
     Batch files are small, so the whole file is read at once. Invalid UTF-8 becomes U+FFFD
     so the record still lands (and is then kept or rejected on its merits).
     """
-    text = b"".join(_open_decompressed(path)).decode("utf-8", errors="replace").removeprefix(UTF8_BOM)
+    text = b"".join(read_blocks(path)).decode("utf-8", errors="replace").removeprefix(UTF8_BOM)
     return LINE.findall(text)
 
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,13 +11,11 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ingest.errors import InputError
+from ingest.files.csv_events import is_csv_file, read_csv_lines
+from ingest.files.decompress import read_blocks
+
 EVENT_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv")
-BLOCK_BYTES = 64 * 1024 * 1024
-GZIP_MAGIC = b"\x1f\x8b"
-
-
-class InputError(Exception):
-    """A problem with the user's input that they can fix; printed without a traceback."""
 
 
 @dataclass(frozen=True)
@@ -64,19 +60,6 @@ def fingerprint(path: Path, source_name: str | None = None) -> RawFile:
     return RawFile(path=path, size_bytes=size, sha256=digest.hexdigest(), source_name=source_name or str(path))
 
 
-def _open_decompressed(path: Path) -> Iterator[bytes]:
-    """Blocks of the file's bytes, gunzipped when the file is gzip (by its magic number)."""
-    with open(path, "rb") as handle:
-        is_gzip = handle.read(2) == GZIP_MAGIC
-    try:
-        opener = gzip.open if is_gzip else open
-        with opener(path, "rb") as stream:
-            while block := stream.read(BLOCK_BYTES):
-                yield block
-    except (OSError, EOFError, zlib.error) as error:
-        raise InputError(f"{path}: cannot read the file ({error}); is it a complete gzip file?") from error
-
-
 def _to_text(lines: pa.Array) -> pa.Array:
     """Binary lines as UTF-8 text; invalid bytes (rare) become U+FFFD so the line still lands."""
     try:
@@ -96,7 +79,7 @@ def _json_array_lines(path: Path) -> list[bytes] | None:
     name = path.name.lower().removesuffix(".gz")
     if not name.endswith(".json"):
         return None
-    data = b"".join(_open_decompressed(path))
+    data = b"".join(read_blocks(path))
     if not data.lstrip()[:1] == b"[":
         return None
     try:
@@ -112,9 +95,6 @@ def read_lines(path: Path) -> Iterator[pa.Table]:
     Every line lands, blank or not; only the final newline of the file ends no line.
     A CSV file lands one JSON line per record instead (see csv_events).
     """
-    # Imported here: csv_events builds on this module.
-    from ingest.files.csv_events import is_csv_file, read_csv_lines
-
     if is_csv_file(path):
         yield from read_csv_lines(path)
         return
@@ -125,7 +105,7 @@ def read_lines(path: Path) -> Iterator[pa.Table]:
         return
     carry = b""
     next_line = 1
-    for block in _open_decompressed(path):
+    for block in read_blocks(path):
         data = carry + block
         cut = data.rfind(b"\n")
         if cut < 0:

@@ -16,7 +16,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from ingest.output import Progress
-from ingest.files.raw_files import InputError, RawFile, fingerprint, read_lines
+from ingest.errors import InputError
+from ingest.files.raw_files import RawFile, fingerprint, read_lines
 from ingest.zone.raw_zone_cache import resolve
 from ingest.settings import Settings
 from ingest.warehouse.busy import explained_warehouse_errors

@@ -32,7 +32,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ingest.files.csv_events import is_csv_file
-from ingest.files.raw_files import GZIP_MAGIC, InputError, is_event_file, read_lines
+from ingest.errors import InputError
+from ingest.files.decompress import GZIP_MAGIC
+from ingest.files.raw_files import is_event_file, read_lines
 from ingest.settings import Settings
 
 if TYPE_CHECKING:

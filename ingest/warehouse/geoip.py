@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.warehouse.dbt_runner import PROJECT_DIR
-from ingest.files.raw_files import GZIP_MAGIC, InputError
+from ingest.errors import InputError
+from ingest.files.decompress import GZIP_MAGIC
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 

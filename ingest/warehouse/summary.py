@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from ingest.files.raw_files import InputError
+from ingest.errors import InputError
 from ingest.settings import Settings
 
 LAYER_RELATIONS = (

@@ -18,19 +18,13 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
+from ingest.errors import ObjectNotFoundError, RawZoneError
+
 S3Client = Any  # botocore builds its clients at run time; there is no static type to import
 
 DEFAULT_RAW_ZONE = "data/raw_zone"
 TEMP_PREFIX = ".tmp-"  # in-flight local writes; never a key, never listed
 ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "S3_ENDPOINT_URL")
-
-
-class RawZoneError(Exception):
-    """A raw zone problem the user can fix (URL, credentials, endpoint); printed as one line."""
-
-
-class ObjectNotFoundError(RawZoneError):
-    """The key names no object in the zone."""
 
 
 class RawZone(Protocol):

@@ -16,7 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ingest.files.raw_files import EVENT_SUFFIXES, InputError, discover, is_event_file
+from ingest.errors import InputError
+from ingest.files.raw_files import EVENT_SUFFIXES, discover, is_event_file
 from ingest.zone.raw_zone import LocalRawZone, ObjectInfo, S3RawZone, check_key, open_raw_zone, open_s3_zone
 from ingest.settings import Settings
 

@@ -19,7 +19,7 @@ from ingest.cli import main
 from ingest.files.csv_events import RawRecord, csv_records
 from ingest.warehouse.dbt_runner import PROJECT_DIR, run_dbt
 from ingest.load.loader import load_files
-from ingest.files.raw_files import InputError
+from ingest.errors import InputError
 from ingest.settings import Settings
 from ingest.load.watch import FolderWatcher, WatchConfig, watch
 

@@ -21,7 +21,7 @@ from ingest.sample.catalog import IP_BLOCKS
 from bigquery_offline import fake_keyfile
 from ingest.warehouse.dbt_runner import PROJECT_DIR, dbt_executable
 from ingest.warehouse.geoip import SEED_COLUMNS, import_ranges, text_key
-from ingest.files.raw_files import InputError
+from ingest.errors import InputError
 
 SHIPPED_SEED = PROJECT_DIR / "seeds" / "ip_country_ranges.csv"
 DEMO_SOURCE = PROJECT_DIR / "seeds" / "demo" / "ip_country_ranges_source.csv"

@@ -10,7 +10,7 @@ import pytest
 
 from ingest.cli import main
 from ingest.load.loader import load_files
-from ingest.files.raw_files import InputError
+from ingest.errors import InputError
 from ingest.settings import Settings
 
 EVENT = '{"event_id":"e1","student_id":"s-1","event_type":"login","timestamp":"2025-11-15T08:00:00Z"}'

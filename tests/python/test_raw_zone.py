@@ -18,7 +18,8 @@ import duckdb
 import pytest
 
 from ingest.cli import main
-from ingest.zone.raw_zone import (LocalRawZone, ObjectNotFoundError, RawZoneError, S3RawZone, open_raw_zone)
+from ingest.errors import ObjectNotFoundError, RawZoneError
+from ingest.zone.raw_zone import LocalRawZone, S3RawZone, open_raw_zone
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 SCRIPT = PROJECT_DIR / "scripts" / "s3-server.sh"
