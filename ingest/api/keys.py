@@ -19,11 +19,6 @@ from pathlib import Path
 from ingest.errors import InputError
 
 KEY_PREFIX = "sbk_"
-DEFAULT_KEYS_FILE = "data/api/keys.json"
-
-
-def keys_file_from_env() -> Path:
-    return Path(os.environ.get("API_KEYS_FILE") or DEFAULT_KEYS_FILE)
 
 
 def hash_key(key: str) -> str:

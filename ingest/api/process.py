@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.api.keys import KeyFile
-
-PROJECT_DIR = Path(__file__).resolve().parents[2]
+from ingest.settings import PROJECT_DIR
 
 
 def free_port() -> int:

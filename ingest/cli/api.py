@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 from ingest.api.config import ApiConfig
-from ingest.api.keys import KeyFile, keys_file_from_env
+from ingest.api.keys import KeyFile
 from ingest.errors import InputError
+from ingest.settings import Settings
 
 
 STARTUP_FAILURE = 3  # uvicorn's exit status when the application did not start
@@ -41,7 +42,7 @@ def _listen(host: str, port: int, what: str) -> socket.socket:
                          f"pick another address or port") from None
 
 
-def _cmd_serve(args: argparse.Namespace) -> int:
+def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from ingest.api.app import TrackingApi
@@ -56,7 +57,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         "max_connections": args.max_connections, "auth_failures_per_minute": args.auth_failures_per_minute,
         "metrics_host": args.metrics_host, "metrics_port": args.metrics_port,
     }.items() if value is not None}
-    config = dataclasses.replace(ApiConfig.from_env(), **overrides)
+    config = dataclasses.replace(ApiConfig.from_settings(settings), **overrides)
     api = TrackingApi(config)
     if not len(api.keys):
         print(f"warning: no active API key in {config.keys_file}; every POST will get 401. "
@@ -86,31 +87,33 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0 if server.started else STARTUP_FAILURE
 
 
-def _cmd_keys_create(args: argparse.Namespace) -> int:
-    key = KeyFile(args.keys_file).create(args.name)
+def _cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
+    keys_file = settings.api_keys_file
+    key = KeyFile(keys_file).create(args.name)
     print(key)
     print(f"key {args.name!r} created; it is shown only now, store it in your secret manager "
-          f"(only its SHA-256 is kept in {args.keys_file})", file=sys.stderr)
+          f"(only its SHA-256 is kept in {keys_file})", file=sys.stderr)
     return 0
 
 
-def _cmd_keys_list(args: argparse.Namespace) -> int:
-    keys = KeyFile(args.keys_file).read()
+def _cmd_keys_list(args: argparse.Namespace, settings: Settings) -> int:
+    keys_file = settings.api_keys_file
+    keys = KeyFile(keys_file).read()
     if not keys:
-        print(f"no keys in {args.keys_file}")
+        print(f"no keys in {keys_file}")
     for key in keys:
         state = "active" if key.active else f"revoked {key.revoked_at}"
         print(f"{key.name:24} created {key.created_at}  {state}  sha256:{key.key_sha256[:12]}")
     return 0
 
 
-def _cmd_keys_revoke(args: argparse.Namespace) -> int:
-    KeyFile(args.keys_file).revoke(args.name)
+def _cmd_keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    KeyFile(settings.api_keys_file).revoke(args.name)
     print(f"key {args.name!r} revoked; a running server stops taking it within seconds")
     return 0
 
 
-def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = commands.add_parser(
         "serve", help="run the tracking API (POST /v1/track) into the raw zone",
         description="Run the tracking API. Accepted events are appended to "
@@ -152,7 +155,6 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     keys = commands.add_parser("keys", help="create, list and revoke API keys",
                                description="API keys for the tracking API, stored as SHA-256 hashes in "
                                            "$API_KEYS_FILE (default data/api/keys.json).")
-    keys.add_argument("--keys-file", type=Path, default=keys_file_from_env(), help=argparse.SUPPRESS)
     actions = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
     create = actions.add_parser("create", help="create a key and print it once",
                                 description="Create a key for a client of the tracking API and print it once; "

@@ -1,10 +1,11 @@
-"""`python -m ingest geoip import FILE`: the `geoip` subcommand, registered by ingest/cli.py."""
+"""`python -m ingest geoip import FILE`."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from ingest.settings import Settings
 from ingest.warehouse.geoip import DEFAULT_OUT, ImportReport, import_ranges
 
 
@@ -28,7 +29,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     imp.set_defaults(func=_cmd_import)
 
 
-def _cmd_import(args: argparse.Namespace) -> int:
+def _cmd_import(args: argparse.Namespace, _settings: Settings) -> int:
     print(describe(import_ranges(Path(args.file), Path(args.out))))
     return 0
 

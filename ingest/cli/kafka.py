@@ -6,6 +6,8 @@ import argparse
 import sys
 import time
 
+from ingest.settings import DEFAULT_KAFKA_BOOTSTRAP, Settings
+
 
 def _topics(text: str) -> list[str]:
     topics = [topic.strip() for topic in text.split(",") if topic.strip()]
@@ -14,21 +16,21 @@ def _topics(text: str) -> list[str]:
     return topics
 
 
-def _consumer(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _consumer(args: argparse.Namespace, settings: Settings):  # type: ignore[no-untyped-def]
     from ingest.kafka.consumer import ConsumerConfig, ZoneConsumer, serve_lag_metrics, stop_on_signals
     from ingest.zone.raw_zone import open_raw_zone
 
     consumer = ZoneConsumer(ConsumerConfig(bootstrap=args.bootstrap, topics=args.topics, group=args.group,
                                            batch_messages=args.batch_messages, batch_seconds=args.batch_seconds),
-                            open_raw_zone(args.raw_zone))
+                            open_raw_zone(args.raw_zone or settings.raw_zone_url))
     stop_on_signals(consumer)
     if args.metrics_port:
         serve_lag_metrics(consumer, args.metrics_port)
     return consumer
 
 
-def _cmd_consume(args: argparse.Namespace) -> int:
-    consumer = _consumer(args)
+def _cmd_consume(args: argparse.Namespace, settings: Settings) -> int:
+    consumer = _consumer(args, settings)
     consumer.start()
     print(f"consume: {','.join(args.topics)} from {args.bootstrap} as group {args.group!r} into "
           f"{consumer.zone.url}/kafka (Ctrl-C or SIGTERM lands the open batches and stops)", file=sys.stderr)
@@ -45,18 +47,18 @@ def _cmd_consume(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_stream(args: argparse.Namespace) -> int:
-    from ingest.settings import Settings
+def _cmd_stream(args: argparse.Namespace, settings: Settings) -> int:
     from ingest.kafka.stream import run_stream
 
-    consumer = _consumer(args)
+    consumer = _consumer(args, settings)
     print(f"stream: every {args.interval:g}s: consume {','.join(args.topics)}, land in {consumer.zone.url}/kafka, "
           "load, dbt build -s +tag:realtime", file=sys.stderr)
-    return run_stream(consumer, Settings.from_env(), args.interval, args.cycles)
+    return run_stream(consumer, settings, args.interval, args.cycles)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--bootstrap", default="127.0.0.1:9092", help="Kafka bootstrap servers (default 127.0.0.1:9092)")
+    parser.add_argument("--bootstrap", default=DEFAULT_KAFKA_BOOTSTRAP,
+                        help=f"Kafka bootstrap servers (default {DEFAULT_KAFKA_BOOTSTRAP})")
     parser.add_argument("--topics", type=_topics, default=["clickstream", "video", "quiz"],
                         help="comma-separated topics (default clickstream,video,quiz)")
     parser.add_argument("--group", default="student-behavior-raw", help="consumer group (default student-behavior-raw)")
@@ -68,7 +70,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--metrics-port", type=int, help="serve consumer lag as Prometheus text on 127.0.0.1:PORT/metrics")
 
 
-def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     consume = commands.add_parser(
         "consume", help="Kafka consumer-group member landing micro-batches in the raw zone",
         description="Consume the topics as a member of GROUP and land each partition's micro-batches as "

@@ -14,7 +14,6 @@ loaded but not yet archived is never loaded twice, as the loader skips known con
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import os
 import shutil
@@ -351,49 +350,3 @@ def _check_folders(config: WatchConfig) -> None:
         raise InputError(f"{config.folder}: no such folder to watch")
     if config.folder == config.archive or config.folder.is_relative_to(config.archive):
         raise InputError(f"{config.archive}: the archive folder cannot be the watched folder or hold it")
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more seconds: {text}")
-    return value
-
-
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `watch DIR [--archive DIR2] [--interval S] [--settle S] [--once]` to `python -m ingest`."""
-    parser = commands.add_parser(
-        "watch", help="load event files dropped into a folder, then archive them",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Load the event files (.jsonl, .ndjson, .json, .csv; optionally .gz) dropped into DIR\n"
-                    "or its sub-folders, then move them to the archive, DIR/archive/YYYY-MM-DD/ by default.\n"
-                    "A file is taken once it has not changed for --settle seconds; *.tmp, *.part and\n"
-                    "dotfiles are never taken, so uploaders should write under such a name and rename when\n"
-                    "done (a rename within one file system is atomic).\n"
-                    "gzip files are checked whole first. Unreadable files go to DIR/failed/ with an\n"
-                    "<name>.error.txt. Ctrl-C or SIGTERM stops after the current batch.",
-        epilog="examples:\n"
-               "  python -m ingest watch inbox                       # poll every 5s until Ctrl-C\n"
-               "  python -m ingest watch inbox --once                # one pass, for cron\n"
-               "  python -m ingest watch inbox --archive /data/done --interval 30 --settle 60",
-    )
-    parser.add_argument("folder", metavar="DIR", type=Path, help="the folder files are dropped into")
-    parser.add_argument("--archive", metavar="DIR2", type=Path,
-                        help="where loaded files go, in date sub-folders (default DIR/archive)")
-    parser.add_argument("--interval", type=_seconds, default=DEFAULT_INTERVAL_SECONDS, metavar="SECONDS",
-                        help=f"seconds between passes (default {DEFAULT_INTERVAL_SECONDS:g})")
-    parser.add_argument("--settle", type=_seconds, default=DEFAULT_SETTLE_SECONDS, metavar="SECONDS",
-                        help="a file is taken once its size and mtime have not changed for this long "
-                             f"(default {DEFAULT_SETTLE_SECONDS:g})")
-    parser.add_argument("--once", action="store_true",
-                        help="process what is ready and exit (exit code 1 if a file failed)")
-    parser.set_defaults(func=_cmd_watch)
-
-
-def _cmd_watch(args: argparse.Namespace) -> int:
-    config = WatchConfig.for_folder(args.folder, args.archive, interval_seconds=args.interval,
-                                    settle_seconds=args.settle, once=args.once)
-    return watch(config, Settings.from_env())

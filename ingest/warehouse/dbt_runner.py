@@ -9,10 +9,8 @@ import sys
 from pathlib import Path
 
 from ingest.output import Progress
-from ingest.settings import Settings
+from ingest.settings import PROJECT_DIR, Settings
 from ingest.warehouse.student_hash_salt import DEMO_SALT_WARNING, uses_demo_salt
-
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
 def dbt_executable() -> str:

@@ -22,9 +22,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.warehouse.dbt_runner import PROJECT_DIR
 from ingest.errors import InputError
 from ingest.files.decompress import GZIP_MAGIC
+from ingest.settings import PROJECT_DIR
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 

@@ -22,7 +22,6 @@ from ingest.errors import ObjectNotFoundError, RawZoneError
 
 S3Client = Any  # botocore builds its clients at run time; there is no static type to import
 
-DEFAULT_RAW_ZONE = "data/raw_zone"
 TEMP_PREFIX = ".tmp-"  # in-flight local writes; never a key, never listed
 ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "S3_ENDPOINT_URL")
 
@@ -295,9 +294,8 @@ def open_s3_zone(url: str) -> S3RawZone:
     return S3RawZone(bucket, prefix, _s3_client(endpoint), endpoint)
 
 
-def open_raw_zone(url: str | None = None) -> RawZone:
-    """The zone at `url`, else at $RAW_ZONE_URL, else the local folder data/raw_zone."""
-    url = url or os.environ.get("RAW_ZONE_URL") or DEFAULT_RAW_ZONE
+def open_raw_zone(url: str) -> RawZone:
+    """The zone at `url` (a `--raw-zone` flag, else `Settings.raw_zone_url`)."""
     scheme = urlsplit(url).scheme
     if scheme == "s3":
         return open_s3_zone(url)

@@ -33,9 +33,9 @@ def cache_dir(settings: Settings) -> Path:
     return settings.warehouse_path.parent / f".raw-cache-{settings.warehouse_path.stem}"
 
 
-def area_location(area: str) -> str:
-    """Where an area (top-level folder such as `api`) of $RAW_ZONE_URL is: a local folder or an s3:// URL."""
-    zone = open_raw_zone()
+def area_location(area: str, settings: Settings) -> str:
+    """Where an area (top-level folder such as `api`) of the raw zone is: a local folder or an s3:// URL."""
+    zone = open_raw_zone(settings.raw_zone_url)
     if isinstance(zone, S3RawZone):
         return zone.object_url(area.strip("/"))
     assert isinstance(zone, LocalRawZone)

@@ -17,10 +17,10 @@ import pytest
 
 from ingest.cli import main
 from ingest.files.csv_events import RawRecord, csv_records
-from ingest.warehouse.dbt_runner import PROJECT_DIR, run_dbt
+from ingest.warehouse.dbt_runner import run_dbt
 from ingest.load.loader import load_files
 from ingest.errors import InputError
-from ingest.settings import Settings
+from ingest.settings import PROJECT_DIR, Settings
 from ingest.load.watch import FolderWatcher, WatchConfig, watch
 
 HEADER = "event_id,student_id,event_type,timestamp,page_url,course_id,chapter_id,question_id,metadata,context"

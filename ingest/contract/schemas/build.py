@@ -38,10 +38,10 @@ from ingest.contract.schemas import (
     REJECTION_REASONS,
     SCHEMA_DIR,
 )
+from ingest.settings import PROJECT_DIR
 
 Schema = dict[str, Any]
 
-PROJECT_DIR = Path(__file__).resolve().parents[3]
 ALIASES_SEED = PROJECT_DIR / "seeds" / "event_type_aliases.csv"
 TIMESTAMP_MACROS = PROJECT_DIR / "macros" / "timestamps.sql"
 DBT_PROJECT = PROJECT_DIR / "dbt_project.yml"
