@@ -1,14 +1,21 @@
-"""Progress of long work on stderr: one redrawn line on a terminal, a line now and then in a log.
+"""What commands say on stderr while they work; their results go to stdout.
 
-On a terminal the line is redrawn in place (`\\r`), at most every `TERMINAL_SECONDS`. When
-stderr is a file or a pipe (CI, `make`, a scheduler) a `\\r` would pile every update onto one
-unreadable line, so a plain line is written at most every `LOG_SECONDS`, and one at the end.
+Two kinds of line, nothing else:
+
+- `Progress`, for work of known size (a load, a generation, a dbt build): one line redrawn
+  in place (`\\r`) on a terminal, at most every `TERMINAL_SECONDS`. When stderr is a file or
+  a pipe (CI, `make`, a scheduler) a `\\r` would pile every update onto one unreadable line,
+  so a plain line is written at most every `LOG_SECONDS`, and one at the end.
+- `say`, for what happens along the way, and for commands that run until stopped (watch,
+  consume, stream, serve): one line stamped with the UTC time and who says it, so their
+  log reads on its own.
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from datetime import datetime, timezone
 from typing import TextIO
 
 TERMINAL_SECONDS = 0.2
@@ -59,3 +66,12 @@ class Progress:
             print(f"\r{self.line(now)}", end="", file=self.stream, flush=True)
         else:
             print(self.line(now), file=self.stream, flush=True)
+
+
+def stamped(source: str, message: str) -> str:
+    return f"{datetime.now(timezone.utc):%Y-%m-%dT%H:%M:%SZ} {source}: {message}"
+
+
+def say(source: str, message: str) -> None:
+    """One stamped line on stderr, e.g. `2026-11-25T08:00:00Z watch: stopped`."""
+    print(stamped(source, message), file=sys.stderr, flush=True)

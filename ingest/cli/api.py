@@ -6,13 +6,12 @@ import argparse
 import dataclasses
 import socket
 import sys
-from pathlib import Path
 
 from ingest.api.config import ApiConfig
 from ingest.api.keys import KeyFile
 from ingest.errors import InputError
+from ingest.output import say
 from ingest.settings import Settings
-
 
 STARTUP_FAILURE = 3  # uvicorn's exit status when the application did not start
 
@@ -60,8 +59,8 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     config = dataclasses.replace(ApiConfig.from_settings(settings), **overrides)
     api = TrackingApi(config)
     if not len(api.keys):
-        print(f"warning: no active API key in {config.keys_file}; every POST will get 401. "
-              "Create one with `python -m ingest keys create NAME`.", file=sys.stderr)
+        say("serve", f"warning: no active API key in {config.keys_file}; every POST will get 401. "
+                     "Create one with `python -m ingest keys create NAME`.")
     listeners = [_listen(args.host, args.port, "API")]
     metrics_note = "no /metrics (serve them with --metrics-port)"
     if config.metrics_port is not None:
@@ -71,8 +70,8 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         metrics_note = f"metrics at http://{config.metrics_host}:{port}/metrics"
     destination = (f"Kafka at {config.kafka_bootstrap} (rejected events: {api.zone.url})" if config.sink == "kafka"
                    else api.zone.url)
-    print(f"tracking API on http://{args.host}:{args.port} writing to {destination}; {metrics_note} "
-          f"(OpenAPI at /openapi.json; Ctrl-C or SIGTERM drains and stops)", file=sys.stderr)
+    say("serve", f"tracking API on http://{args.host}:{args.port} writing to {destination}; {metrics_note} "
+                 "(OpenAPI at /openapi.json; Ctrl-C or SIGTERM drains and stops)")
     limits = ConnectionLimits(header_timeout=config.header_timeout_seconds, body_timeout=config.body_timeout_seconds,
                               max_connections=config.max_connections, uncapped_address=api.metrics_address)
     # One server, one lifespan, one graceful shutdown for both listeners; the application

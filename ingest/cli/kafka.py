@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
+from typing import TYPE_CHECKING
 
+from ingest.output import say
 from ingest.settings import DEFAULT_KAFKA_BOOTSTRAP, Settings
+from ingest.signals import stop_on_signals
+
+if TYPE_CHECKING:
+    from ingest.kafka.consumer import ZoneConsumer
 
 
 def _topics(text: str) -> list[str]:
@@ -16,14 +21,13 @@ def _topics(text: str) -> list[str]:
     return topics
 
 
-def _consumer(args: argparse.Namespace, settings: Settings):  # type: ignore[no-untyped-def]
-    from ingest.kafka.consumer import ConsumerConfig, ZoneConsumer, serve_lag_metrics, stop_on_signals
+def _consumer(args: argparse.Namespace, settings: Settings) -> ZoneConsumer:
+    from ingest.kafka.consumer import ConsumerConfig, ZoneConsumer, serve_lag_metrics
     from ingest.zone.raw_zone import open_raw_zone
 
     consumer = ZoneConsumer(ConsumerConfig(bootstrap=args.bootstrap, topics=args.topics, group=args.group,
                                            batch_messages=args.batch_messages, batch_seconds=args.batch_seconds),
                             open_raw_zone(args.raw_zone or settings.raw_zone_url))
-    stop_on_signals(consumer)
     if args.metrics_port:
         serve_lag_metrics(consumer, args.metrics_port)
     return consumer
@@ -31,19 +35,20 @@ def _consumer(args: argparse.Namespace, settings: Settings):  # type: ignore[no-
 
 def _cmd_consume(args: argparse.Namespace, settings: Settings) -> int:
     consumer = _consumer(args, settings)
-    consumer.start()
-    print(f"consume: {','.join(args.topics)} from {args.bootstrap} as group {args.group!r} into "
-          f"{consumer.zone.url}/kafka (Ctrl-C or SIGTERM lands the open batches and stops)", file=sys.stderr)
-    started = time.monotonic()
-    try:
-        while not consumer.stopping and (args.seconds is None or time.monotonic() - started < args.seconds):
-            consumer.poll_for(min(args.batch_seconds, 5.0))
-            lag = consumer.refresh_lag()
-            if not args.quiet:
-                print(f"consume: landed {consumer.messages_landed:,} messages in {consumer.files_written:,} files, "
-                      f"lag {lag:,}", file=sys.stderr, flush=True)
-    finally:
-        consumer.close()
+    with stop_on_signals(consumer.stop_requested, "consume", "landing the open batches, then stopping"):
+        consumer.start()
+        say("consume", f"{','.join(args.topics)} from {args.bootstrap} as group {args.group!r} into "
+                       f"{consumer.zone.url}/kafka (Ctrl-C or SIGTERM lands the open batches and stops)")
+        started = time.monotonic()
+        try:
+            while not consumer.stopping and (args.seconds is None or time.monotonic() - started < args.seconds):
+                consumer.poll_for(min(args.batch_seconds, 5.0))
+                lag = consumer.refresh_lag()
+                if not args.quiet:
+                    say("consume", f"landed {consumer.messages_landed:,} messages in {consumer.files_written:,} "
+                                   f"files, lag {lag:,}")
+        finally:
+            consumer.close()
     return 0
 
 
@@ -51,9 +56,10 @@ def _cmd_stream(args: argparse.Namespace, settings: Settings) -> int:
     from ingest.kafka.stream import run_stream
 
     consumer = _consumer(args, settings)
-    print(f"stream: every {args.interval:g}s: consume {','.join(args.topics)}, land in {consumer.zone.url}/kafka, "
-          "load, dbt build -s +tag:realtime", file=sys.stderr)
-    return run_stream(consumer, settings, args.interval, args.cycles)
+    say("stream", f"every {args.interval:g}s: consume {','.join(args.topics)}, land in {consumer.zone.url}/kafka, "
+                  "load, dbt build -s +tag:realtime")
+    with stop_on_signals(consumer.stop_requested, "stream", "finishing the current cycle, then stopping"):
+        return run_stream(consumer, settings, args.interval, args.cycles)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:

@@ -60,9 +60,9 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_summary(args: argparse.Namespace, settings: Settings) -> int:
-    from ingest.warehouse.summary import print_summary
+    from ingest.warehouse.summary import format_summary, read_summary
 
-    print_summary(settings, last_days=args.last_days)
+    print(format_summary(read_summary(settings, args.last_days)))
     return 0
 
 

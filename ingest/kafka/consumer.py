@@ -12,16 +12,14 @@ a batch that is written again lands on the same name and replaces, never adds.
 from __future__ import annotations
 
 import re
-import signal
-import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from ingest.output import say
 from ingest.zone.raw_zone import RawZone
 
 KAFKA_AREA = "kafka"
@@ -79,12 +77,11 @@ def one_line(value: bytes) -> bytes:
 
 
 class ZoneConsumer:
-    def __init__(self, config: ConsumerConfig, zone: RawZone, log: Callable[[str], None] | None = None) -> None:
+    def __init__(self, config: ConsumerConfig, zone: RawZone) -> None:
         from confluent_kafka import Consumer
 
         self.config = config
         self.zone = zone
-        self.log = log or (lambda message: print(message, file=sys.stderr, flush=True))
         self.consumer = Consumer({
             "bootstrap.servers": config.bootstrap,
             "group.id": config.group,
@@ -96,7 +93,7 @@ class ZoneConsumer:
             "max.poll.interval.ms": 300_000,
         })
         self._batches: dict[tuple[str, int], _Batch] = {}
-        self._stopping = threading.Event()
+        self.stop_requested = threading.Event()  # set it (signals.stop_on_signals does) to stop polling
         self.messages_landed = 0
         self.files_written = 0
         self._written_keys: list[str] = []
@@ -112,8 +109,8 @@ class ZoneConsumer:
             if landed >= 0 and landed + 1 > start:
                 # Written but not committed before a crash or a lost rebalance: skip it, and say so.
                 partition.offset = landed + 1
-                self.log(f"consume: {partition.topic}[{partition.partition}] resumes after offset {landed}, "
-                         f"already in the raw zone")
+                say("consume", f"{partition.topic}[{partition.partition}] resumes after offset {landed}, "
+                               "already in the raw zone")
         consumer.assign(partitions)
 
     def _on_revoke(self, consumer: Any, partitions: list[Any]) -> None:
@@ -150,12 +147,12 @@ class ZoneConsumer:
             except KafkaException as exception:
                 error = exception.args[0]
                 if error.code() in no_longer_ours:
-                    self.log(f"consume: {offset.topic}[{offset.partition}] moved to another member before its commit; "
-                             "it resumes after the landed batch")
+                    say("consume", f"{offset.topic}[{offset.partition}] moved to another member before its commit; "
+                                   "it resumes after the landed batch")
                     return
                 if error.fatal() or attempt == attempts - 1:
                     raise
-                self.log(f"consume: commit of {offset.topic}[{offset.partition}] failed ({error.str()}), retrying")
+                say("consume", f"commit of {offset.topic}[{offset.partition}] failed ({error.str()}), retrying")
                 time.sleep(1)
 
     def take_written_keys(self) -> list[str]:
@@ -199,12 +196,12 @@ class ZoneConsumer:
 
         taken = 0
         deadline = time.monotonic() + seconds
-        while not self._stopping.is_set() and time.monotonic() < deadline:
+        while not self.stopping and time.monotonic() < deadline:
             for message in self.consumer.consume(num_messages=5000, timeout=min(0.5, max(0.01, deadline - time.monotonic()))):
                 error = message.error()
                 if error is not None:
                     if error.code() != KafkaError._PARTITION_EOF:
-                        self.log(f"consume: {error}")
+                        say("consume", str(error))
                     continue
                 self._take(message)
                 taken += 1
@@ -234,12 +231,9 @@ class ZoneConsumer:
         self.lag_metrics_text = render_lag_metrics(self, lags)
         return sum(lags.values())
 
-    def stop(self) -> None:
-        self._stopping.set()
-
     @property
     def stopping(self) -> bool:
-        return self._stopping.is_set()
+        return self.stop_requested.is_set()
 
     def close(self) -> None:
         """Land what is batched, commit it, leave the group."""
@@ -277,8 +271,3 @@ def render_lag_metrics(consumer: ZoneConsumer, lags: dict[tuple[str, int], int])
               "# TYPE kafka_consumer_landed_messages_total counter",
               f'kafka_consumer_landed_messages_total{{group="{group}"}} {consumer.messages_landed}']
     return "\n".join(lines) + "\n"
-
-
-def stop_on_signals(consumer: ZoneConsumer) -> None:
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: consumer.stop())

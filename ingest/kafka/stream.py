@@ -3,11 +3,11 @@ seconds, and report how fresh the realtime mart is."""
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass
 
 from ingest.kafka.consumer import ZoneConsumer
+from ingest.output import say
 from ingest.settings import Settings
 
 
@@ -25,7 +25,7 @@ class CycleReport:
     def line(self) -> str:
         fresh = ("no new events" if self.freshness_max_seconds is None else
                  f"freshness p50 {self.freshness_p50_seconds:.1f}s max {self.freshness_max_seconds:.1f}s")
-        return (f"stream: cycle {self.cycle}: consumed {self.consumed:,}, loaded {self.loaded_rows:,} "
+        return (f"cycle {self.cycle}: consumed {self.consumed:,}, loaded {self.loaded_rows:,} "
                 f"in {self.load_seconds:.1f}s, dbt {self.dbt_seconds:.1f}s, {fresh}, lag {self.lag:,}")
 
 
@@ -51,8 +51,8 @@ def cycle_freshness(settings: Settings, load_id: str | None) -> tuple[float | No
 
 
 def run_stream(consumer: ZoneConsumer, settings: Settings, interval: float, cycles: int | None = None) -> int:
-    from ingest.warehouse.dbt_runner import run_dbt
     from ingest.load.loader import load_files
+    from ingest.warehouse.dbt_runner import run_dbt
 
     zone_root = consumer.zone.local_path("")
 
@@ -79,13 +79,12 @@ def run_stream(consumer: ZoneConsumer, settings: Settings, interval: float, cycl
                                  "--exclude", "test_type:unit", "--quiet"],
                                 settings, capture=True)
                 if built.returncode != 0:
-                    print(f"stream: dbt build failed, retrying next cycle:\n{built.stdout[-3000:]}",
-                          file=sys.stderr, flush=True)
+                    say("stream", f"dbt build failed, retrying next cycle:\n{built.stdout[-3000:]}")
             dbt_seconds = time.monotonic() - started
             processing = load_seconds + dbt_seconds
             p50, worst = cycle_freshness(settings, report.load_id if report and report.rows else None)
-            print(CycleReport(cycle, consumed, report.rows if report else 0, load_seconds, dbt_seconds, p50, worst,
-                              consumer.refresh_lag()).line(), file=sys.stderr, flush=True)
+            say("stream", CycleReport(cycle, consumed, report.rows if report else 0, load_seconds, dbt_seconds,
+                                      p50, worst, consumer.refresh_lag()).line())
     finally:
         consumer.close()
     return 0

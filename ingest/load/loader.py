@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -15,13 +14,13 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from ingest.output import Progress
 from ingest.errors import InputError
 from ingest.files.raw_files import RawFile, fingerprint, read_lines
-from ingest.zone.raw_zone_cache import resolve
+from ingest.load.writer_lock import exclusive
+from ingest.output import Progress, say
 from ingest.settings import Settings
 from ingest.warehouse.busy import explained_warehouse_errors
-from ingest.load.writer_lock import exclusive
+from ingest.zone.raw_zone_cache import resolve
 
 log = logging.getLogger(__name__)
 
@@ -242,7 +241,7 @@ def _load(pipeline, candidates: list[tuple[Path, str]], settings: Settings,  # t
         report.recovery = _recover_interrupted(pipeline)
         known = _already_loaded(pipeline)
     if message := report.recovery.message():
-        print(f"load: {message}", file=sys.stderr, flush=True)
+        say("load", message)
     todo: list[RawFile] = []
     seen_now: dict[str, str] = {}
     for path, source_name in candidates:

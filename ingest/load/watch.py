@@ -17,24 +17,23 @@ from __future__ import annotations
 import gzip
 import os
 import shutil
-import signal
-import sys
 import threading
 import time
 import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from itertools import count
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ingest.files.csv_events import is_csv_file
 from ingest.errors import InputError
+from ingest.files.csv_events import is_csv_file
 from ingest.files.decompress import GZIP_MAGIC
 from ingest.files.raw_files import is_event_file, read_lines
+from ingest.output import say
 from ingest.settings import Settings
+from ingest.signals import stop_on_signals
 
 if TYPE_CHECKING:
     from ingest.load.loader import LoadReport
@@ -83,11 +82,6 @@ class PassOutcome:
     @property
     def ok(self) -> bool:
         return not (self.files_failed or self.load_failed)
-
-
-def say(message: str) -> None:
-    """One progress line on stderr, stamped, so a long-running watcher's log reads on its own."""
-    print(f"{datetime.now(timezone.utc):%Y-%m-%dT%H:%M:%SZ} watch: {message}", file=sys.stderr, flush=True)
 
 
 def is_temporary(name: str) -> bool:
@@ -165,7 +159,7 @@ class FolderWatcher:
 
     def _run_batch(self, batch: list[Path], outcome: PassOutcome) -> None:
         names = ", ".join(str(self._relative(p)) for p in batch[:5]) + (", ..." if len(batch) > 5 else "")
-        say(f"{len(batch)} file(s) ready: {names}")
+        say("watch", f"{len(batch)} file(s) ready: {names}")
         good: list[Path] = []
         for path in batch:
             error = integrity_error(path)
@@ -190,14 +184,14 @@ class FolderWatcher:
             report = load_files([str(p) for p in paths], self.settings, show_progress=False)
         except (InputError, OSError) as error:
             when = "next run" if self.config.once else f"in {self.config.interval_seconds:g}s"
-            say(f"load failed, {len(paths)} file(s) left in place, trying again {when}: {error}")
+            say("watch", f"load failed, {len(paths)} file(s) left in place, trying again {when}: {error}")
             return None
         skipped = f"; {len(report.files_skipped)} already loaded before" if report.files_skipped else ""
         if report.files_loaded:
-            say(f"loaded {report.rows:,} lines from {len(report.files_loaded)} file(s) into "
+            say("watch", f"loaded {report.rows:,} lines from {len(report.files_loaded)} file(s) into "
                 f"{self.settings.warehouse_path} in {report.seconds:.1f}s (load id {report.load_id}){skipped}")
         else:
-            say(f"nothing new to load{skipped}")
+            say("watch", f"nothing new to load{skipped}")
         return report
 
     def _archive(self, paths: list[Path], signatures: dict[Path, Observation]) -> int:
@@ -208,36 +202,36 @@ class FolderWatcher:
             try:
                 stat = path.stat()
             except FileNotFoundError:
-                say(f"{self._relative(path)} disappeared after its load; nothing to archive")
+                say("watch", f"{self._relative(path)} disappeared after its load; nothing to archive")
                 continue
             seen = signatures[path]
             if (stat.st_size, stat.st_mtime_ns) != (seen.size, seen.mtime_ns):
-                say(f"{self._relative(path)} changed during the load; it stays for the next pass")
+                say("watch", f"{self._relative(path)} changed during the load; it stays for the next pass")
                 continue
             try:
                 target = move_without_overwriting(path, self.config.archive / day / self._relative(path))
             except OSError as error:  # loaded all the same: the next pass skips it as known and retries the move
-                say(f"cannot archive {self._relative(path)} ({error}); it stays for the next pass")
+                say("watch", f"cannot archive {self._relative(path)} ({error}); it stays for the next pass")
                 continue
             self._forget(path)
             archived += 1
             if len(paths) <= 5:
-                say(f"archived {self._relative(path)} -> {target}")
+                say("watch", f"archived {self._relative(path)} -> {target}")
         if len(paths) > 5:
-            say(f"archived {archived} file(s) to {self.config.archive / day}")
+            say("watch", f"archived {archived} file(s) to {self.config.archive / day}")
         return archived
 
     def _move_to_failed(self, path: Path, error: str) -> None:
         try:
             target = move_without_overwriting(path, self.config.failed / self._relative(path))
         except OSError as move_error:
-            say(f"failed: {error}; cannot move it to {self.config.failed} ({move_error}), it stays")
+            say("watch", f"failed: {error}; cannot move it to {self.config.failed} ({move_error}), it stays")
             return
         note = target.with_name(target.name + ".error.txt")
         note.write_text(f"file: {path}\nfailed at: {datetime.now(timezone.utc):%Y-%m-%dT%H:%M:%SZ}\n"
                         f"error: {error}\n", encoding="utf-8")
         self._forget(path)
-        say(f"failed: {error} (moved to {target})")
+        say("watch", f"failed: {error} (moved to {target})")
 
     def _forget(self, path: Path) -> None:
         """A file moved away; a new file under its name is observed and reported afresh."""
@@ -247,7 +241,7 @@ class FolderWatcher:
     def _mention_once(self, path: Path, message: str) -> None:
         if path not in self.mentioned:
             self.mentioned.add(path)
-            say(message)
+            say("watch", message)
 
     def _relative(self, path: Path) -> Path:
         return path.relative_to(self.config.folder)
@@ -301,47 +295,24 @@ def move_without_overwriting(source: Path, target: Path) -> Path:
     return candidate
 
 
-@contextmanager
-def stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """Ctrl-C or SIGTERM asks to stop after the current batch; a second Ctrl-C aborts at once."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def request_stop(signum: int, _frame: object) -> None:
-        if stop.is_set():
-            raise KeyboardInterrupt
-        stop.set()
-        # os.write, not print: a handler that prints while the main code is printing fails.
-        os.write(sys.stderr.fileno(), f"watch: {signal.Signals(signum).name}: stopping after the current batch "
-                                      "(Ctrl-C again to abort)\n".encode())
-
-    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
 def watch(config: WatchConfig, settings: Settings, stop: threading.Event | None = None) -> int:
     """Watch until stopped (or one pass with `once`); the exit code is 1 when `once` met a failure."""
     _check_folders(config)
     stop = stop or threading.Event()
     watcher = FolderWatcher(config, settings)
     mode = "one pass" if config.once else f"every {config.interval_seconds:g}s"
-    with stop_on_signals(stop):
-        say(f"watching {config.folder} ({mode}, settle {config.settle_seconds:g}s); "
+    with stop_on_signals(stop, "watch", "stopping after the current batch"):
+        say("watch", f"watching {config.folder} ({mode}, settle {config.settle_seconds:g}s); "
             f"archive {config.archive}, failed {config.failed}")
         while True:
             outcome = watcher.run_pass(stop)
             if config.once or stop.wait(config.interval_seconds):
                 break
     if config.once:
-        say(f"done: {outcome.files_archived} file(s) archived, {outcome.files_failed} failed, "
+        say("watch", f"done: {outcome.files_archived} file(s) archived, {outcome.files_failed} failed, "
             f"{outcome.files_waiting} still settling (left for the next run)")
     else:
-        say("stopped")
+        say("watch", "stopped")
     return 0 if outcome.ok or not config.once else 1
 
 

@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ingest.output import say
+
 POLL_SECONDS = 0.5
 
 
@@ -40,8 +42,7 @@ def exclusive(path: Path, purpose: str) -> Iterator[None]:
                 break
             except BlockingIOError:
                 if not told:
-                    print(f"{purpose}: waiting for {_describe_holder(path)} to finish (lock {path})",
-                          file=sys.stderr, flush=True)
+                    say(purpose, f"waiting for {_describe_holder(path)} to finish (lock {path})")
                     told = True
                 time.sleep(POLL_SECONDS)
         handle.seek(0)

@@ -20,9 +20,9 @@ from typing import IO, Any
 
 import orjson
 
-from ingest.sample.catalog import CHAPTERS, COURSE_IDS, IP_BLOCKS, Chapter
-from ingest.output import Progress
 from ingest.contract.schemas import REJECTION_REASONS
+from ingest.output import Progress
+from ingest.sample.catalog import CHAPTERS, COURSE_IDS, IP_BLOCKS, Chapter
 
 log = logging.getLogger(__name__)
 

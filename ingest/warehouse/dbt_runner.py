@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ingest.output import Progress
+from ingest.output import Progress, say
 from ingest.settings import PROJECT_DIR, Settings
 from ingest.warehouse.student_hash_salt import DEMO_SALT_WARNING, uses_demo_salt
 
@@ -31,7 +31,7 @@ def run_dbt(args: list[str], settings: Settings, capture: bool = False) -> subpr
     env = dbt_environment(settings)
     # dbt warns too, but its line scrolls away among a hundred others (or is captured).
     if env.get("DBT_TARGET", "dev") != "bigquery" and uses_demo_salt(env):
-        print(DEMO_SALT_WARNING, file=sys.stderr, flush=True)
+        say("dbt", DEMO_SALT_WARNING)
     return subprocess.run([dbt_executable(), *args], cwd=PROJECT_DIR, env=env,
                           check=False, text=True, capture_output=capture)
 

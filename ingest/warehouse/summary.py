@@ -75,7 +75,3 @@ def format_summary(summary: Summary) -> str:
     for day, students, sessions, minutes in summary.daily_active:
         lines.append(f"  {day:<12} {students:>9,} {sessions:>9,} {minutes:>16.1f}")
     return "\n".join(lines)
-
-
-def print_summary(settings: Settings, last_days: int = 7) -> None:
-    print(format_summary(read_summary(settings, last_days)))

@@ -186,8 +186,13 @@ class S3RawZone:
     @contextmanager
     def _errors(self, key: str | None = None) -> Iterator[None]:
         """botocore's exceptions as one-line messages that say what to set."""
-        from botocore.exceptions import (BotoCoreError, ClientError, NoCredentialsError,
-                                         ParamValidationError, PartialCredentialsError)
+        from botocore.exceptions import (
+            BotoCoreError,
+            ClientError,
+            NoCredentialsError,
+            ParamValidationError,
+            PartialCredentialsError,
+        )
         from botocore.exceptions import ConnectionError as S3ConnectionError
 
         where = self.endpoint or "AWS S3"

@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 
 from ingest.errors import InputError
 from ingest.files.raw_files import EVENT_SUFFIXES, discover, is_event_file
-from ingest.zone.raw_zone import LocalRawZone, ObjectInfo, S3RawZone, check_key, open_raw_zone, open_s3_zone
 from ingest.settings import Settings
+from ingest.zone.raw_zone import LocalRawZone, ObjectInfo, S3RawZone, check_key, open_raw_zone, open_s3_zone
 
 DOWNLOAD_THREADS = 4  # downloads wait on the network, not the CPU
 
