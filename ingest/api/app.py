@@ -89,10 +89,8 @@ class TrackingApi:
         # (host, port) of the listener that serves /metrics, set once it is bound
         self.metrics_address: tuple[str, int] | None = None
         self.zone = open_raw_zone(config.raw_zone_url)
-        root = self.zone.local_path("")
-        store = None if root is not None else self.zone
         self.committer = GroupCommitter(
-            {area: PartLog(area, root, store, config.rotate_bytes, config.rotate_seconds)
+            {area: PartLog(area, self.zone, config.rotate_bytes, config.rotate_seconds)
              for area in (ACCEPTED_AREA, REJECTED_AREA)},
             self.metrics,
         )

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import secrets
-import tempfile
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from ingest.errors import InputError
+from ingest.zone.durable import make_dirs, write_atomically
 
 KEY_PREFIX = "sbk_"
 
@@ -53,14 +52,9 @@ class KeyFile:
             raise InputError(f"{self.path}: not a key file written by `python -m ingest keys` ({error})") from None
 
     def _write(self, keys: list[StoredKey]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp_name = tempfile.mkstemp(dir=self.path.parent, prefix=".keys-")
-        with os.fdopen(handle, "w", encoding="utf-8") as temp:
-            json.dump([asdict(key) for key in keys], temp, indent=2)
-            temp.flush()
-            os.fsync(temp.fileno())
-        os.chmod(temp_name, 0o600)
-        os.replace(temp_name, self.path)
+        make_dirs(self.path.parent)
+        write_atomically(self.path, json.dumps([asdict(key) for key in keys], indent=2).encode(), mode=0o600,
+                         temp_prefix=".keys-")
 
     def create(self, name: str) -> str:
         """A new key for `name`, returned once; only its hash is kept."""

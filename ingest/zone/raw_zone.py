@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import builtins
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,19 +18,26 @@ from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 from ingest.errors import ObjectNotFoundError, RawZoneError
+from ingest.zone import durable
+from ingest.zone.durable import AppendFile
 
 S3Client = Any  # botocore builds its clients at run time; there is no static type to import
 
 TEMP_PREFIX = ".tmp-"  # in-flight local writes; never a key, never listed
+OBJECT_MODE = 0o644  # mkstemp's 0600 would hide raw files from the loader's user
+APPEND_MODE = 0o640  # the tracking API's growing part files, as it has always created them
 ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "S3_ENDPOINT_URL")
 
 
 class RawZone(Protocol):
     url: str
-    supports_append: bool
+    supports_append: bool  # the methods that change an object in place (S3 has none) raise RawZoneError
 
     def write_object(self, key: str, data: bytes) -> None: ...
     def append(self, key: str, data: bytes) -> None: ...
+    def open_append(self, key: str) -> AppendFile: ...  # each append durable on return; close(), then move()
+    def truncate(self, key: str, size: int) -> None: ...
+    def delete(self, key: str) -> None: ...
     def list(self, prefix: str) -> builtins.list[str]: ...
     def read(self, key: str) -> bytes: ...
     def move(self, key: str, new_key: str) -> None: ...
@@ -56,29 +62,6 @@ def check_prefix(prefix: str) -> str:
 
 # --- local folder -----------------------------------------------------------------------
 
-def _fsync_dir(folder: Path) -> None:
-    # A rename or a new file is durable only once its directory entry is on disk too.
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _make_dirs(folder: Path) -> None:
-    """mkdir -p, fsyncing the parent of every folder it creates (so the new entries survive a crash)."""
-    missing: list[Path] = []
-    while not folder.exists():
-        missing.append(folder)
-        folder = folder.parent
-    for created in reversed(missing):
-        try:
-            created.mkdir()
-        except FileExistsError:  # another writer made it first
-            continue
-        _fsync_dir(created.parent)
-
-
 class LocalRawZone:
     supports_append = True
 
@@ -101,31 +84,26 @@ class LocalRawZone:
 
     def write_object(self, key: str, data: bytes) -> None:
         path = self._file(key)
-        _make_dirs(path.parent)
-        # Temp file in the same folder, fsync, rename: readers see the old object or the whole new one.
-        fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                os.fchmod(handle.fileno(), 0o644)  # mkstemp's 0600 would hide raw files from the loader's user
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp, path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
-        _fsync_dir(path.parent)
+        durable.make_dirs(path.parent)
+        durable.write_atomically(path, data, OBJECT_MODE, TEMP_PREFIX)
+
+    def open_append(self, key: str) -> AppendFile:
+        path = self._file(key)
+        durable.make_dirs(path.parent)
+        return AppendFile(path, APPEND_MODE)
 
     def append(self, key: str, data: bytes) -> None:
-        path = self._file(key)
-        _make_dirs(path.parent)
-        created = not path.exists()
-        with open(path, "ab") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if created:
-            _fsync_dir(path.parent)
+        part = self.open_append(key)
+        try:
+            part.append(data)
+        finally:
+            part.close()
+
+    def truncate(self, key: str, size: int) -> None:
+        durable.truncate(self._existing(key), size)
+
+    def delete(self, key: str) -> None:
+        durable.remove(self._existing(key))
 
     def list(self, prefix: str = "") -> builtins.list[str]:
         check_prefix(prefix)
@@ -149,11 +127,11 @@ class LocalRawZone:
     def move(self, key: str, new_key: str) -> None:
         source = self._existing(key)
         target = self._file(new_key)
-        _make_dirs(target.parent)
+        durable.make_dirs(target.parent)
         os.replace(source, target)
-        _fsync_dir(target.parent)
+        durable.fsync_dir(target.parent)
         if source.parent != target.parent:
-            _fsync_dir(source.parent)
+            durable.fsync_dir(source.parent)
 
 
 # --- S3 ------------------------------------------------------------------------------------
@@ -229,8 +207,21 @@ class S3RawZone:
             self.client.put_object(Bucket=self.bucket, Key=self.prefix + check_key(key), Body=data)
 
     def append(self, key: str, data: bytes) -> None:
-        raise RawZoneError(f"cannot append to {self.object_url(key)}: S3 objects are immutable; "
-                           "write whole objects with write_object (supports_append is False)")
+        raise self._immutable("append to", key)
+
+    def open_append(self, key: str) -> AppendFile:
+        raise self._immutable("append to", key)
+
+    def truncate(self, key: str, size: int) -> None:
+        raise self._immutable("truncate", key)
+
+    def _immutable(self, action: str, key: str) -> RawZoneError:
+        return RawZoneError(f"cannot {action} {self.object_url(key)}: S3 objects are immutable; "
+                            "write whole objects with write_object (supports_append is False)")
+
+    def delete(self, key: str) -> None:
+        with self._errors(key):
+            self.client.delete_object(Bucket=self.bucket, Key=self.prefix + check_key(key))
 
     def list_info(self, prefix: str = "") -> builtins.list[ObjectInfo]:
         check_prefix(prefix)
