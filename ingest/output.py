@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TextIO
 
 TERMINAL_SECONDS = 0.2
@@ -57,7 +57,8 @@ class Progress:
     def line(self, now: float | None = None) -> str:
         elapsed = (now or time.monotonic()) - self.started
         of_total = f"/{self.total:,}" if self.total is not None else ""
-        return f"{self.label}: {self.done_count:,}{of_total} {self.unit}, {self.items:,} {self.item_unit}, {elapsed:.1f}s"
+        counts = f"{self.done_count:,}{of_total} {self.unit}, {self.items:,} {self.item_unit}"
+        return f"{self.label}: {counts}, {elapsed:.1f}s"
 
     def _show(self, now: float) -> None:
         self._last_shown = now
@@ -69,7 +70,7 @@ class Progress:
 
 
 def stamped(source: str, message: str) -> str:
-    return f"{datetime.now(timezone.utc):%Y-%m-%dT%H:%M:%SZ} {source}: {message}"
+    return f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} {source}: {message}"
 
 
 def say(source: str, message: str) -> None:

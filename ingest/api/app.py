@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime, timezone
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from importlib import resources
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import orjson
 
@@ -247,7 +248,7 @@ class TrackingApi:
         return await self._accept(send, events, key_name)
 
     async def _accept(self, send: Send, events: list[object], key_name: str) -> int:
-        received_at = datetime.now(timezone.utc)
+        received_at = datetime.now(UTC)
         accepted: list[Any] = []
         rejected_lines: list[bytes] = []
         rejected: list[dict[str, object]] = []

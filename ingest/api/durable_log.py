@@ -16,7 +16,7 @@ import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ingest.api.metrics import Metrics
 from ingest.zone.durable import AppendFile
@@ -129,7 +129,7 @@ class GroupCommitter:
         await done
 
     def _write_group(self, group: list[_Pending]) -> int:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         written = 0
         for area, log in self.logs.items():
             data = b"".join(item.lines_by_area.get(area, b"") for item in group)
@@ -147,7 +147,7 @@ class GroupCommitter:
         while True:
             try:
                 await asyncio.wait_for(self._wakeup.wait(), timeout=1.0)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 await loop.run_in_executor(self._thread, self._rotate)
                 continue
             self._wakeup.clear()

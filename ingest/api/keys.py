@@ -11,7 +11,7 @@ import hashlib
 import json
 import secrets
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ingest.errors import InputError
@@ -64,7 +64,7 @@ class KeyFile:
         if any(key.name == name and key.active for key in keys):
             raise InputError(f"an active key named {name!r} exists; revoke it first or pick another name")
         key = KEY_PREFIX + secrets.token_urlsafe(32)
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        now = datetime.now(UTC).isoformat(timespec="seconds")
         self._write([*keys, StoredKey(name=name, key_sha256=hash_key(key), created_at=now)])
         return key
 
@@ -72,7 +72,7 @@ class KeyFile:
         keys = self.read()
         if not any(key.name == name and key.active for key in keys):
             raise InputError(f"no active key named {name!r} (see `python -m ingest keys list`)")
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        now = datetime.now(UTC).isoformat(timespec="seconds")
         self._write([StoredKey(k.name, k.key_sha256, k.created_at, now) if k.name == name and k.active else k
                      for k in keys])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import socket
 import sys
@@ -79,10 +80,8 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     server = uvicorn.Server(uvicorn.Config(
         api, lifespan="on", access_log=False, log_level="warning", timeout_graceful_shutdown=30, backlog=4096,
         loop="uvloop", http=guarded_protocol(limits, api.metrics)))
-    try:
+    with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C during the drain: stop now, as uvicorn.run does
         server.run(sockets=listeners)
-    except KeyboardInterrupt:  # a second Ctrl-C during the drain: stop now, as uvicorn.run does
-        pass
     return 0 if server.started else STARTUP_FAILURE
 
 

@@ -73,7 +73,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="land a partition's batch at this many messages (default 50000)")
     parser.add_argument("--batch-seconds", type=float, default=5.0,
                         help="or when its first message is this old (default 5)")
-    parser.add_argument("--metrics-port", type=int, help="serve consumer lag as Prometheus text on 127.0.0.1:PORT/metrics")
+    parser.add_argument("--metrics-port", type=int,
+                        help="serve consumer lag as Prometheus text on 127.0.0.1:PORT/metrics")
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -31,7 +31,7 @@ def run_demo(students: int, days: int, seed: int, out: Path, settings: Settings)
     from ingest.warehouse.summary import format_summary, read_summary
 
     timings: list[tuple[str, float]] = []
-    start = datetime.now(timezone.utc).date() - timedelta(days=days)
+    start = datetime.now(UTC).date() - timedelta(days=days)
     config = GenerateConfig(students=students, days=days, start=start, seed=seed, out=out)
     generated = _timed("generate", timings, lambda: generate(config))
     print(f"    {generated.events:,} events ({generated.dirty:,} dirty, {generated.duplicates:,} duplicates) "

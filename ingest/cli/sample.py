@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from ingest.cli.arguments import positive
@@ -19,7 +19,7 @@ def _date(text: str) -> date:
 
 def _default_start(days: int) -> date:
     """The sample ends yesterday (UTC), so no event lies in the future of its load."""
-    return datetime.now(timezone.utc).date() - timedelta(days=days)
+    return datetime.now(UTC).date() - timedelta(days=days)
 
 
 def _cmd_generate(args: argparse.Namespace, _settings: Settings) -> int:

@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
 
@@ -58,7 +58,7 @@ REASON_RANK = {reason: rank for rank, reason in enumerate(REJECTION_REASONS)}
 BAD_TIMESTAMP_RANK = REASON_RANK["bad_timestamp"]
 MICROS_PER_SECOND = 1_000_000
 MICROS_PER_HOUR = 3600 * MICROS_PER_SECOND
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ONE_MICROSECOND = timedelta(microseconds=1)
 
 NOT_AN_OBJECT = Rejection("malformed_json", "the event is not a JSON object")
@@ -103,7 +103,7 @@ def _timestamp_range_rule() -> dict[str, Any]:
 
 
 def _epoch_micros(moment: datetime) -> int:
-    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
     return (aware - EPOCH) // ONE_MICROSECOND
 
 

@@ -151,7 +151,7 @@ def _raw_text(lines: list[str]) -> str:
 
 
 def _record_json(header: list[str], cells: list[str]) -> str:
-    document = {name: _cell_value(name, cell) for name, cell in zip(header, cells) if cell != ""}
+    document = {name: _cell_value(name, cell) for name, cell in zip(header, cells, strict=True) if cell != ""}
     # Keys in the contract's order, whatever the file's column order: the same event
     # sent as CSV with columns in another order lands as the same line.
     ordered = {name: document[name] for name in EVENT_COLUMNS if name in document}

@@ -80,7 +80,7 @@ def _json_array_lines(path: Path) -> list[bytes] | None:
     if not name.endswith(".json"):
         return None
     data = b"".join(read_blocks(path))
-    if not data.lstrip()[:1] == b"[":
+    if data.lstrip()[:1] != b"[":
         return None
     try:
         elements = orjson.loads(data)

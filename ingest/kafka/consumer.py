@@ -15,7 +15,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -51,7 +51,7 @@ def batch_day(timestamp_ms: int) -> str:
     """The UTC day of a message's timestamp; `unknown` for none (-1) or one past year 9999."""
     if not 0 <= timestamp_ms <= LAST_DATETIME_MS:
         return "unknown"
-    return datetime.fromtimestamp(timestamp_ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d")
+    return datetime.fromtimestamp(timestamp_ms / 1000, tz=UTC).strftime("%Y-%m-%d")
 
 
 def batch_key(topic: str, partition: int, first: int, last: int, timestamp_ms: int) -> str:
@@ -197,7 +197,8 @@ class ZoneConsumer:
         taken = 0
         deadline = time.monotonic() + seconds
         while not self.stopping and time.monotonic() < deadline:
-            for message in self.consumer.consume(num_messages=5000, timeout=min(0.5, max(0.01, deadline - time.monotonic()))):
+            timeout = min(0.5, max(0.01, deadline - time.monotonic()))
+            for message in self.consumer.consume(num_messages=5000, timeout=timeout):
                 error = message.error()
                 if error is not None:
                     if error.code() != KafkaError._PARTITION_EOF:

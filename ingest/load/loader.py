@@ -9,8 +9,9 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -21,6 +22,10 @@ from ingest.output import Progress, say
 from ingest.settings import Settings
 from ingest.warehouse.busy import explained_warehouse_errors
 from ingest.zone.raw_zone_cache import resolve
+
+if TYPE_CHECKING:  # dlt itself is imported once its configuration is in the environment (see _pipeline)
+    from dlt import Pipeline
+    from dlt.destinations.sql_client import SqlClientBase
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +61,8 @@ class Recovery:
             return None
         parts = []
         if self.packages:
-            parts.append("its pending package(s) " + ", ".join(f"{load_id} ({stage})" for load_id, stage in self.packages))
+            packages = ", ".join(f"{load_id} ({stage})" for load_id, stage in self.packages)
+            parts.append(f"its pending package(s) {packages}")
         if self.partial_rows:
             parts.append(f"{self.partial_rows:,} rows it had written without committing")
         return f"an earlier load was interrupted: discarded {' and '.join(parts)}; its files load again now"
@@ -78,7 +84,7 @@ class LoadReport:
         return self.rows / self.seconds if self.seconds else 0.0
 
 
-def _pipeline(settings: Settings):  # type: ignore[no-untyped-def]
+def _pipeline(settings: Settings) -> Pipeline:
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
     # dlt adds `_dlt_load_id` to Arrow tables only when asked to.
     os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
@@ -102,17 +108,16 @@ def _pipeline(settings: Settings):  # type: ignore[no-untyped-def]
         destination=dlt.destinations.duckdb(str(settings.warehouse_path)),
         dataset_name=DATASET,
         pipelines_dir=str(settings.pipelines_dir),
-        progress=None,
     )
 
 
-def _tables(client) -> set[str]:  # type: ignore[no-untyped-def]
+def _tables(client: SqlClientBase[Any]) -> set[str]:
     rows = client.execute_sql(
         "select table_name from information_schema.tables where table_schema = %s", client.dataset_name)
     return {name for (name,) in rows or []}
 
 
-def _recover_interrupted(pipeline) -> Recovery:  # type: ignore[no-untyped-def]
+def _recover_interrupted(pipeline: Pipeline) -> Recovery:
     """Discard what a killed run left behind, so that its files load again, exactly once.
 
     A load is committed when dlt writes its row in `_dlt_loads`; its jobs (Parquet files
@@ -144,7 +149,7 @@ def _recover_interrupted(pipeline) -> Recovery:  # type: ignore[no-untyped-def]
     return recovery
 
 
-def _already_loaded(pipeline) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def _already_loaded(pipeline: Pipeline) -> dict[str, str]:
     """sha256 -> file it was loaded from, for every file of a committed load."""
     with pipeline.sql_client() as client:
         if "loaded_files" not in _tables(client):
@@ -155,7 +160,7 @@ def _already_loaded(pipeline) -> dict[str, str]:  # type: ignore[no-untyped-def]
     return {sha: source for sha, source in rows or []}
 
 
-def _discard_working_files(pipeline) -> None:  # type: ignore[no-untyped-def]
+def _discard_working_files(pipeline: Pipeline) -> None:
     """dlt keeps each loaded package (a copy of its raw lines until the jobs are deleted) and a trace."""
     working = Path(pipeline.working_dir)
     shutil.rmtree(working / "load" / "loaded", ignore_errors=True)
@@ -176,7 +181,7 @@ def _event_batches(files: list[RawFile], loaded_at: datetime, report: LoadReport
     # Files are read and split ahead on a second thread (gzip and Arrow release the GIL)
     # while dlt writes the previous ones; map() keeps the file order.
     with ThreadPoolExecutor(max_workers=READ_AHEAD_THREADS) as pool:
-        for raw_file, tables in zip(files, pool.map(_file_tables, [f.path for f in files])):
+        for raw_file, tables in zip(files, pool.map(_file_tables, [f.path for f in files]), strict=True):
             source = raw_file.source_name
             if isinstance(tables, InputError):
                 report.files_failed.append((source, str(tables)))
@@ -233,7 +238,7 @@ def load_files(paths: list[str], settings: Settings, show_progress: bool = True)
         return _load(pipeline, candidates, settings, report, started, show_progress)
 
 
-def _load(pipeline, candidates: list[tuple[Path, str]], settings: Settings,  # type: ignore[no-untyped-def]
+def _load(pipeline: Pipeline, candidates: list[tuple[Path, str]], settings: Settings,
           report: LoadReport, started: float, show_progress: bool) -> LoadReport:
     import dlt
 
@@ -257,7 +262,7 @@ def _load(pipeline, candidates: list[tuple[Path, str]], settings: Settings,  # t
         report.seconds = time.monotonic() - started
         return report
 
-    loaded_at = datetime.now(timezone.utc)
+    loaded_at = datetime.now(UTC)
     progress = Progress("load", total=len(todo), enabled=show_progress)
     file_rows: dict[str, int] = {}
 

@@ -22,7 +22,7 @@ import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from itertools import count
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -58,7 +58,7 @@ class WatchConfig:
     @classmethod
     def for_folder(cls, folder: Path, archive: Path | None = None,
                    interval_seconds: float = DEFAULT_INTERVAL_SECONDS,
-                   settle_seconds: float = DEFAULT_SETTLE_SECONDS, once: bool = False) -> "WatchConfig":
+                   settle_seconds: float = DEFAULT_SETTLE_SECONDS, once: bool = False) -> WatchConfig:
         """Defaults: archive `DIR/archive`, failed `DIR/failed`; paths resolved, as the loader records them."""
         folder = folder.resolve()
         return cls(folder=folder, archive=(archive or folder / "archive").resolve(), failed=folder / "failed",
@@ -196,7 +196,7 @@ class FolderWatcher:
 
     def _archive(self, paths: list[Path], signatures: dict[Path, Observation]) -> int:
         """Move the loaded files into the archive; a file rewritten during the load stays for the next pass."""
-        day = datetime.now(timezone.utc).date().isoformat()
+        day = datetime.now(UTC).date().isoformat()
         archived = 0
         for path in paths:
             try:
@@ -228,7 +228,7 @@ class FolderWatcher:
             say("watch", f"failed: {error}; cannot move it to {self.config.failed} ({move_error}), it stays")
             return
         note = target.with_name(target.name + ".error.txt")
-        note.write_text(f"file: {path}\nfailed at: {datetime.now(timezone.utc):%Y-%m-%dT%H:%M:%SZ}\n"
+        note.write_text(f"file: {path}\nfailed at: {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}\n"
                         f"error: {error}\n", encoding="utf-8")
         self._forget(path)
         say("watch", f"failed: {error} (moved to {target})")

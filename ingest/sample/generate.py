@@ -14,7 +14,7 @@ import random
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import IO, Any
 
@@ -52,12 +52,14 @@ DIRTY_KINDS = REJECTION_REASONS
 USER_AGENTS = {
     "desktop": [
         "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36",
-        "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15",
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+        "Version/17.4 Safari/605.1.15",
         "Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/123.0 Safari/537.36",
     ],
     "mobile": [
         "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148",
-        "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Mobile Safari/537.36",
+        "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/124.0 Mobile Safari/537.36",
     ],
     "tablet": [
         "Mozilla/5.0 (iPad; CPU OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148",
@@ -85,7 +87,7 @@ class GenerateConfig:
     hours: float | None = None  # keep only events in [start + start_hour, + hours)
 
     def window(self) -> tuple[datetime, datetime]:
-        begin = datetime.combine(self.start, datetime.min.time(), tzinfo=timezone.utc) + timedelta(hours=self.start_hour)
+        begin = datetime.combine(self.start, datetime.min.time(), tzinfo=UTC) + timedelta(hours=self.start_hour)
         if self.hours is None:
             return begin, begin + timedelta(days=self.days)
         return begin, begin + timedelta(hours=self.hours)
@@ -307,9 +309,9 @@ def _student_events(student: Student, config: GenerateConfig, rng: random.Random
         # Session start times in UTC, in the student's afternoon/evening; the last one of
         # the day sometimes starts late enough to run past midnight.
         starts = sorted(rng.uniform(7, 23.8) for _ in range(sessions))
-        next_free = datetime.combine(day, datetime.min.time(), tzinfo=timezone.utc)
+        next_free = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
         for hour in starts:
-            start = datetime.combine(day, datetime.min.time(), tzinfo=timezone.utc) + timedelta(hours=hour)
+            start = datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=hour)
             start = max(start, next_free + timedelta(minutes=rng.uniform(31, 120)))
             events = _session_events(student, rng, start)
             next_free = events[-1]["timestamp"]
@@ -365,24 +367,25 @@ class _PartFiles:
         self.out = out
         self.part = part
         self.compresslevel = compresslevel
-        self.files: dict[tuple[str, date], IO[bytes]] = {}
+        self.files: dict[tuple[str, date], gzip.GzipFile] = {}
+        self._raw: list[IO[bytes]] = []  # under each gzip stream; GzipFile(fileobj=...) leaves them open
 
     def write(self, topic: str, day: date, line: bytes) -> None:
         handle = self.files.get((topic, day))
         if handle is None:
             folder = self.out / topic / f"date={day.isoformat()}"
             folder.mkdir(parents=True, exist_ok=True)
-            raw = open(folder / f"part-{self.part:04d}.jsonl.gz", "wb")
+            raw = open(folder / f"part-{self.part:04d}.jsonl.gz", "wb")  # noqa: SIM115 (closed by close())
+            self._raw.append(raw)
             handle = gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=self.compresslevel, mtime=0)
             self.files[(topic, day)] = handle
         handle.write(line + b"\n")
 
     def close(self) -> list[str]:
         for handle in self.files.values():
-            fileobj = handle.fileobj
             handle.close()
-            if fileobj is not None:
-                fileobj.close()
+        for raw in self._raw:
+            raw.close()
         return sorted(str(self.out / t / f"date={d.isoformat()}" / f"part-{self.part:04d}.jsonl.gz")
                       for t, d in self.files)
 
@@ -416,7 +419,8 @@ def _generate_part(config: GenerateConfig, part: int) -> PartReport:
             if roll > 1 - config.duplicate_rate:
                 # A client retry: the same event again, sometimes with a re-stamped time.
                 if rng.random() < 0.3:
-                    rendered = dict(rendered, timestamp=_format_ts(event["timestamp"] + timedelta(seconds=1), student, rng))
+                    retried_at = event["timestamp"] + timedelta(seconds=1)
+                    rendered = dict(rendered, timestamp=_format_ts(retried_at, student, rng))
                 files.write(topic, min(last_day, event_day + timedelta(days=rng.randint(0, 1))), _encode(rendered))
                 report.events += 1
                 report.duplicates += 1

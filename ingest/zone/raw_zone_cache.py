@@ -86,7 +86,7 @@ def fetch(url: str, cache: Path) -> list[tuple[Path, str]]:
     root = cache / zone.bucket
     with ThreadPoolExecutor(max_workers=DOWNLOAD_THREADS) as pool:
         paths = list(pool.map(lambda info: _fetch_one(zone, info, root), objects))
-    return [(path, zone.object_url(info.key)) for path, info in zip(paths, objects)]
+    return [(path, zone.object_url(info.key)) for path, info in zip(paths, objects, strict=True)]
 
 
 def resolve(paths: list[str], settings: Settings) -> list[tuple[Path, str]]:
