@@ -1,6 +1,6 @@
 """Judges one event at the edge (the tracking API) the way the warehouse will.
 
-The rules are the JSON Schema files of contract v1 (ingest/schemas/v1/, written by
+The rules are the JSON Schema files of contract v1 (ingest/contract/schemas/v1/, written by
 `python -m ingest.contract.schemas.build` from the warehouse's SQL and seeds). Every schema whose
 failure rejects an event carries `x-rejection-reason`; an invalid event gets the first
 reason, in the contract's order (`REJECTION_REASONS`), among all that fail, with a short

@@ -1,6 +1,6 @@
 """One loader at a time per warehouse, and a message naming the holder while others wait.
 
-The loader's recovery (see load.py) discards whatever an earlier, killed run left in dlt's
+The loader's recovery (see loader.py) discards whatever an earlier, killed run left in dlt's
 working folder; that is only safe when no other loader is using it. The lock is an
 advisory `flock` on a file beside the warehouse: the kernel releases it when its holder
 exits, even by SIGKILL, so a crash never leaves a stale lock behind. The file holds the

@@ -4,7 +4,7 @@
 creates the table folder of the lake but not its parents, so the lake export calls this
 first and works for any LAKE_PATH.
 
-`getvariable('student_hash_salt')` is the student hash salt (ingest/student_hash_salt.py),
+`getvariable('student_hash_salt')` is the student hash salt (ingest/warehouse/student_hash_salt.py),
 bound as a parameter, so the secret never passes through dbt's Jinja, SQL or logs.
 """
 

@@ -1,6 +1,6 @@
 """Where the student hash salt comes from on the DuckDB target (metrics.md, Pseudonymization).
 
-The salt is read here, in Python, and bound into each DuckDB connection (ingest/dbt_plugin.py),
+The salt is read here, in Python, and bound into each DuckDB connection (ingest/warehouse/dbt_plugin.py),
 so dbt never renders it into SQL, artifacts or logs. The checks on it (demo salt, length,
 fingerprint) are on-run-start hooks of the dbt project (macros/student_hash_salt_checks.sql),
 which serve BigQuery too.

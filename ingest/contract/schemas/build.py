@@ -297,7 +297,7 @@ def event_schema() -> Schema:
         "One event as sent by an LMS frontend, mobile SDK or producer (events.md). Validate with "
         "this schema; an invalid event is rejected with the first x-rejection-reason that fails, "
         f"in the contract's order: {', '.join(REJECTION_REASONS)}. Not in the schema: calendar "
-        "validity and range of the timestamp (ingest/edge_validation.py) and duplicates.",
+        "validity and range of the timestamp (ingest/contract/edge_validation.py) and duplicates.",
         allOf=[{"$ref": ENVELOPE_SCHEMA_FILE}, *(branch(event_type) for event_type in CANONICAL_EVENT_TYPES)],
     )
 
