@@ -1,5 +1,8 @@
 """`python -m ingest ...`: the entry, and one module per command group, each adding its
-commands with `register(commands)`; a command is `func(args, settings) -> exit status`."""
+commands with `register(commands)`; a command is `func(args, settings) -> exit status`.
+
+A command imports the modules that pull in dlt, DuckDB or the Kafka client when it runs,
+so that `--help` and the other commands start without them."""
 
 from __future__ import annotations
 

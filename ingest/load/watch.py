@@ -189,7 +189,7 @@ class FolderWatcher:
         skipped = f"; {len(report.files_skipped)} already loaded before" if report.files_skipped else ""
         if report.files_loaded:
             say("watch", f"loaded {report.rows:,} lines from {len(report.files_loaded)} file(s) into "
-                f"{self.settings.warehouse_path} in {report.seconds:.1f}s (load id {report.load_id}){skipped}")
+                         f"{self.settings.warehouse_path} in {report.seconds:.1f}s (load id {report.load_id}){skipped}")
         else:
             say("watch", f"nothing new to load{skipped}")
         return report
@@ -303,14 +303,14 @@ def watch(config: WatchConfig, settings: Settings, stop: threading.Event | None 
     mode = "one pass" if config.once else f"every {config.interval_seconds:g}s"
     with stop_on_signals(stop, "watch", "stopping after the current batch"):
         say("watch", f"watching {config.folder} ({mode}, settle {config.settle_seconds:g}s); "
-            f"archive {config.archive}, failed {config.failed}")
+                     f"archive {config.archive}, failed {config.failed}")
         while True:
             outcome = watcher.run_pass(stop)
             if config.once or stop.wait(config.interval_seconds):
                 break
     if config.once:
         say("watch", f"done: {outcome.files_archived} file(s) archived, {outcome.files_failed} failed, "
-            f"{outcome.files_waiting} still settling (left for the next run)")
+                     f"{outcome.files_waiting} still settling (left for the next run)")
     else:
         say("watch", "stopped")
     return 0 if outcome.ok or not config.once else 1

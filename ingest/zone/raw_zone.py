@@ -1,4 +1,5 @@
-"""The raw landing zone: a local folder or an S3 bucket prefix, chosen by `RAW_ZONE_URL`.
+"""The raw landing zone: a local folder or an S3 bucket prefix, named by a URL (`--raw-zone`,
+else `RAW_ZONE_URL`, which `Settings` holds).
 
 Keys are `/`-separated relative paths such as `api/date=2026-11-25/part-0001.jsonl`.
 A local zone is a folder (`data/raw_zone`, a path or a `file://` URL); an S3 zone is
