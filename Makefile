@@ -44,8 +44,10 @@ test-dbt: setup ## dbt build (models, data tests, unit tests) on a small generat
 	WAREHOUSE_PATH=$(TEST_WAREHOUSE) $(BIN)/python -m ingest files $(TEST_DATA)
 	WAREHOUSE_PATH=$(TEST_WAREHOUSE) LAKE_PATH=$(TEST_LAKE) $(DBT) build --fail-fast
 
-lint: setup ## sqlfluff on models, macros, tests and analyses
+lint: setup ## sqlfluff on models, tests and analyses; ruff and mypy on ingest/ (settings in pyproject.toml)
 	WAREHOUSE_PATH=$(TEST_WAREHOUSE) $(BIN)/sqlfluff lint models tests/singular analyses
+	$(BIN)/ruff check ingest
+	$(BIN)/mypy
 
 docs: setup ## build the dbt docs site into target/
 	$(DBT) docs generate

@@ -21,9 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import duckdb  # noqa: E402
 
-from ingest.dbt_runner import run_dbt  # noqa: E402
-from ingest.generate import GenerateConfig, generate  # noqa: E402
-from ingest.load import load_files  # noqa: E402
+from ingest.warehouse.dbt_runner import run_dbt  # noqa: E402
+from ingest.sample.generate import GenerateConfig, generate  # noqa: E402
+from ingest.load.loader import load_files  # noqa: E402
 from ingest.settings import Settings  # noqa: E402
 
 

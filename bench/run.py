@@ -72,7 +72,7 @@ def count_lines(folder: Path) -> int:
 
 def events_per_student(day: date, folder: Path) -> float:
     """Events a student makes on that day, from a small sample with the same generator."""
-    from ingest.generate import GenerateConfig, generate
+    from ingest.sample.generate import GenerateConfig, generate
 
     sample = 4000
     report = generate(GenerateConfig(students=sample, days=1, start=day, seed=99, out=folder), progress=False)

@@ -1,19 +1,103 @@
-"""Where things live, from the environment with sensible defaults."""
+"""Everything the package takes from the environment, read once.
+
+The command line calls `Settings.from_env()` at its entry and passes the result down; no
+other module reads these variables, so a default is written once and a command never sees
+two values of one setting. Tests and scripts build a `Settings` directly.
+
+Not here: `STUDENT_HASH_SALT` (read inside dbt's own process by the DuckDB plugin, see
+warehouse/student_hash_salt.py) and the `AWS_*` variables of S3 (read by boto3, and by
+zone/raw_zone.py for the endpoint, as the AWS tools do).
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from ingest.errors import InputError
+
+# The dbt project this package belongs to: dbt runs here, seeds and macros are read from here.
+PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 DEFAULT_WAREHOUSE = "warehouse/student_behavior.duckdb"
 DEFAULT_LAKE = "data/lake"
+DEFAULT_RAW_ZONE = "data/raw_zone"
+DEFAULT_API_KEYS_FILE = "data/api/keys.json"
+DEFAULT_KAFKA_BOOTSTRAP = "127.0.0.1:9092"
+
+
+def _number(environ: Mapping[str, str], name: str, default: float) -> float:
+    text = environ.get(name)
+    if not text:
+        return default
+    try:
+        return float(text)
+    except ValueError:
+        raise InputError(f"{name}={text!r} is not a number; set it to one, or unset it for the default "
+                         f"({default:g})") from None
+
+
+def _port(environ: Mapping[str, str], name: str) -> int | None:
+    text = environ.get(name)
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise InputError(f"{name}={text!r} is not a port number; set it to one, or unset it") from None
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """The tracking API's limits, sink and metrics listener; the flags of `serve` override each."""
+
+    max_events: int = 1000
+    max_body_bytes: int = 1_048_576
+    rate_limit_per_second: float = 5000.0
+    rate_limit_burst: float = 10000.0
+    rotate_bytes: int = 64 * 1024 * 1024
+    rotate_seconds: float = 60.0
+    sink: str = "raw_zone"  # or "kafka": accepted events are published instead of written
+    kafka_topic_prefix: str = ""
+    # Slow clients (slowloris): the request line and headers, then the body, must arrive
+    # within these many seconds, or the connection gets 408 and is closed.
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 30.0
+    max_connections: int = 1000  # open connections on the API port; more get 503 at once
+    auth_failures_per_minute: float = 30.0  # failed key checks per client address, then 429
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = None  # /metrics is served only on this separate listener
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> ApiSettings:
+        return cls(
+            max_events=int(_number(environ, "API_MAX_EVENTS", cls.max_events)),
+            max_body_bytes=int(_number(environ, "API_MAX_BODY_BYTES", cls.max_body_bytes)),
+            rate_limit_per_second=_number(environ, "API_RATE_LIMIT", cls.rate_limit_per_second),
+            rate_limit_burst=_number(environ, "API_RATE_BURST", cls.rate_limit_burst),
+            rotate_bytes=int(_number(environ, "API_ROTATE_BYTES", cls.rotate_bytes)),
+            rotate_seconds=_number(environ, "API_ROTATE_SECONDS", cls.rotate_seconds),
+            sink=environ.get("API_SINK") or cls.sink,
+            kafka_topic_prefix=environ.get("KAFKA_TOPIC_PREFIX") or cls.kafka_topic_prefix,
+            header_timeout_seconds=_number(environ, "API_HEADER_TIMEOUT", cls.header_timeout_seconds),
+            body_timeout_seconds=_number(environ, "API_BODY_TIMEOUT", cls.body_timeout_seconds),
+            max_connections=int(_number(environ, "API_MAX_CONNECTIONS", cls.max_connections)),
+            auth_failures_per_minute=_number(environ, "API_AUTH_FAILURES_PER_MINUTE", cls.auth_failures_per_minute),
+            metrics_host=environ.get("API_METRICS_HOST") or cls.metrics_host,
+            metrics_port=_port(environ, "API_METRICS_PORT"),
+        )
 
 
 @dataclass(frozen=True)
 class Settings:
     warehouse_path: Path
     lake_path: Path = Path(DEFAULT_LAKE)
+    raw_zone_url: str = DEFAULT_RAW_ZONE  # a folder, file:///path or s3://bucket/prefix
+    kafka_bootstrap: str = DEFAULT_KAFKA_BOOTSTRAP
+    api_keys_file: Path = Path(DEFAULT_API_KEYS_FILE)
+    api: ApiSettings = field(default_factory=ApiSettings)
 
     @property
     def pipelines_dir(self) -> Path:
@@ -21,8 +105,13 @@ class Settings:
         return self.warehouse_path.parent / f".dlt-{self.warehouse_path.stem}"
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+        """The settings of this process; a malformed value is an InputError naming its variable."""
         return cls(
-            warehouse_path=Path(os.environ.get("WAREHOUSE_PATH") or DEFAULT_WAREHOUSE),
-            lake_path=Path(os.environ.get("LAKE_PATH") or DEFAULT_LAKE),
+            warehouse_path=Path(environ.get("WAREHOUSE_PATH") or DEFAULT_WAREHOUSE),
+            lake_path=Path(environ.get("LAKE_PATH") or DEFAULT_LAKE),
+            raw_zone_url=environ.get("RAW_ZONE_URL") or DEFAULT_RAW_ZONE,
+            kafka_bootstrap=environ.get("KAFKA_BOOTSTRAP") or DEFAULT_KAFKA_BOOTSTRAP,
+            api_keys_file=Path(environ.get("API_KEYS_FILE") or DEFAULT_API_KEYS_FILE),
+            api=ApiSettings.from_environ(environ),
         )

@@ -1,7 +1,7 @@
 {#- IP addresses as text: version, sortable key, country lookup against the ip_country_ranges seed.
 
     The key of an address is the lowercase hex of its integer value, zero-padded to 8 characters
-    for IPv4 and 32 for IPv6 (ingest/geoip.py writes the seed's start_key/end_key the same way).
+    for IPv4 and 32 for IPv6 (ingest/warehouse/geoip.py writes the seed's start_key/end_key the same way).
     A fixed-width hex string because:
     - within one version, comparing two keys as text gives the same order as comparing the numbers,
       so a range lookup is a plain `between` (or an ASOF join) on text;
@@ -80,7 +80,7 @@
         ip_address  the text of `ip_column`
         ip_country  country_code of the range of `ranges_relation` (the ip_country_ranges seed)
                     holding the address; NULL when no range holds it or the text is not an address.
-    The ranges never overlap (ingest/geoip.py refuses overlaps), so at most one range matches. -#}
+    The ranges never overlap (ingest/warehouse/geoip.py refuses overlaps), so at most one range matches. -#}
 {% macro ip_country_lookup(ips_relation_sql, ip_column, ranges_relation) -%}
     {{ return(adapter.dispatch('ip_country_lookup')(ips_relation_sql, ip_column, ranges_relation)) }}
 {%- endmacro %}

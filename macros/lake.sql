@@ -3,7 +3,7 @@
     Used as a post-hook. A full build rewrites the table's folder; an incremental build
     rewrites only the partitions whose rows this run wrote (updated_at = run_started_at),
     each as a whole, so a rewritten partition replaces the old one. DuckDB creates the
-    table folder but not its parents; ensure_directory() (ingest/dbt_plugin.py) does. -#}
+    table folder but not its parents; ensure_directory() (ingest/warehouse/dbt_plugin.py) does. -#}
 {% macro export_to_lake(date_column='date') -%}
     {{ return(adapter.dispatch('export_to_lake')(date_column)) }}
 {%- endmacro %}

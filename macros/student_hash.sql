@@ -2,7 +2,7 @@
 
     The salt is a secret, so it never passes through Jinja: compiled SQL, dbt's artifacts and
     logs only ever hold an expression that reads it inside the warehouse.
-    - DuckDB: ingest/dbt_plugin.py reads STUDENT_HASH_SALT (or the public demo salt when it is
+    - DuckDB: ingest/warehouse/dbt_plugin.py reads STUDENT_HASH_SALT (or the public demo salt when it is
       unset) in Python and binds it into the session variable `student_hash_salt` of every
       connection dbt opens; SQL reads getvariable('student_hash_salt').
     - BigQuery has no connection-time variables in dbt: the salt is the one row of a table

@@ -99,7 +99,7 @@
 {% macro duckdb__student_hash_salt_setup_problem() -%}
     {%- if run_query('select ' ~ student_hash_salt_value() ~ ' is null').columns[0].values()[0] -%}
         {{ return("This connection has no student hash salt: the target's profile must list the plugin "
-            ~ 'ingest.dbt_plugin (see profiles/profiles.yml), which binds STUDENT_HASH_SALT to every connection.') }}
+            ~ 'ingest.warehouse.dbt_plugin (see profiles/profiles.yml), which binds STUDENT_HASH_SALT to every connection.') }}
     {%- endif -%}
     {{ return(none) }}
 {%- endmacro %}

@@ -16,7 +16,7 @@
 
 {#- The load ids of committed loads. A load commits when dlt writes its `_dlt_loads` row
     (status 0); rows of a load without one were written by a run killed before it ended,
-    and the next load deletes them (ingest/load.py), so no model may read them. -#}
+    and the next load deletes them (ingest/load/loader.py), so no model may read them. -#}
 {% macro committed_load_ids() -%}
     select load_id from {{ source('raw', '_dlt_loads') }} where status = 0
 {%- endmacro %}

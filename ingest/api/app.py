@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime, timezone
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from importlib import resources
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import orjson
 
@@ -24,7 +25,8 @@ from ingest.api.keys import KeyFile, KeyRing
 from ingest.api.metrics import Metrics
 from ingest.api.nesting import MAX_EVENT_DEPTH, PARSER_MAX_DEPTH, nested_deeper_than
 from ingest.api.rate_limit import RateLimiter
-from ingest.edge_validation import Rejection, validate_event
+from ingest.contract.edge_validation import Rejection, validate_event
+from ingest.errors import BodyTooLargeError
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -39,10 +41,6 @@ PUBLIC_ROUTES = ("/v1/track", "/healthz", "/readyz", "/openapi.json")
 TOO_DEEP = Rejection("malformed_json", f"the event nests objects and arrays deeper than {MAX_EVENT_DEPTH} levels "
                                        f"(the limit, counting the event itself as level 1)")
 CUT_MARKER = f"<nested deeper than {MAX_EVENT_DEPTH} levels: not kept>"
-
-
-class _BodyTooLarge(Exception):
-    pass
 
 
 def _openapi_document() -> bytes:
@@ -81,7 +79,7 @@ def _rejection_entry(index: int, event: object, rejection: Rejection) -> dict[st
 
 class TrackingApi:
     def __init__(self, config: ApiConfig) -> None:
-        from ingest.raw_zone import open_raw_zone
+        from ingest.zone.raw_zone import open_raw_zone
 
         self.config = config
         self.metrics = Metrics()
@@ -92,10 +90,8 @@ class TrackingApi:
         # (host, port) of the listener that serves /metrics, set once it is bound
         self.metrics_address: tuple[str, int] | None = None
         self.zone = open_raw_zone(config.raw_zone_url)
-        root = self.zone.local_path("")
-        store = None if root is not None else self.zone
         self.committer = GroupCommitter(
-            {area: PartLog(area, root, store, config.rotate_bytes, config.rotate_seconds)
+            {area: PartLog(area, self.zone, config.rotate_bytes, config.rotate_seconds)
              for area in (ACCEPTED_AREA, REJECTED_AREA)},
             self.metrics,
         )
@@ -191,7 +187,7 @@ class TrackingApi:
         limit = self.config.max_body_bytes
         declared = next((value for name, value in scope["headers"] if name == b"content-length"), None)
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise _BodyTooLarge
+            raise BodyTooLargeError
         chunks, size = [], 0
         while True:
             message = await receive()
@@ -200,7 +196,7 @@ class TrackingApi:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                raise _BodyTooLarge
+                raise BodyTooLargeError
             chunks.append(chunk)
             if not message.get("more_body"):
                 return b"".join(chunks)
@@ -230,7 +226,7 @@ class TrackingApi:
             return await self._error(send, 415, unsupported)
         try:
             body = await self._read_body(scope, receive)
-        except _BodyTooLarge:
+        except BodyTooLargeError:
             return await self._error(send, 413, f"body over {self.config.max_body_bytes:,} bytes")
         except ConnectionError:
             return 499
@@ -252,7 +248,7 @@ class TrackingApi:
         return await self._accept(send, events, key_name)
 
     async def _accept(self, send: Send, events: list[object], key_name: str) -> int:
-        received_at = datetime.now(timezone.utc)
+        received_at = datetime.now(UTC)
         accepted: list[Any] = []
         rejected_lines: list[bytes] = []
         rejected: list[dict[str, object]] = []

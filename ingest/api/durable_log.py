@@ -2,56 +2,45 @@
 
 Requests hand their lines to a `GroupCommitter`; one writer thread appends everything that
 queued up while the previous fsync ran, fsyncs once, then answers all of them: one fsync per
-group, not per request. Local part files are written as `part-*.jsonl.open` and renamed to
-`part-*.jsonl` when rotated (by size, age, or the UTC date), so `ingest files` never loads a
-file that is still growing. On S3 every group is one new object (objects cannot be appended).
+group, not per request. In a local zone, part files are written as `part-*.jsonl.open`
+(held open through `RawZone.open_append`) and renamed to `part-*.jsonl` when rotated (by
+size, age, or the UTC date), so `ingest files` never loads a file that is still growing. On
+S3 every group is one new object (objects cannot be appended).
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from pathlib import Path
-from typing import Protocol
+from datetime import UTC, datetime
 
 from ingest.api.metrics import Metrics
+from ingest.zone.durable import AppendFile
+from ingest.zone.raw_zone import RawZone
 
 OPEN_SUFFIX = ".open"
-
-
-class ObjectStore(Protocol):
-    def write_object(self, key: str, data: bytes) -> None: ...
-
-
-def _fsync_directory(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+# The keys a crash can leave open, below an area: `date=YYYY-MM-DD/part-*.jsonl.open`.
+OPEN_PART = re.compile(r"date=[^/]*/part-[^/]*\.jsonl" + re.escape(OPEN_SUFFIX))
 
 
 @dataclass
 class _OpenPart:
-    path: Path
-    handle: int
+    key: str
+    file: AppendFile
     day: str
     opened: float
-    size: int = 0
 
 
 class PartLog:
     """One area (`api`, `rejected/api`) of the raw zone: `<area>/date=YYYY-MM-DD/part-*.jsonl`."""
 
-    def __init__(self, area: str, root: Path | None, store: ObjectStore | None,
-                 rotate_bytes: int, rotate_seconds: float) -> None:
+    def __init__(self, area: str, zone: RawZone, rotate_bytes: int, rotate_seconds: float) -> None:
         self.area = area
-        self.root = root
-        self.store = store
+        self.zone = zone
         self.rotate_bytes = rotate_bytes
         self.rotate_seconds = rotate_seconds
         self._current: _OpenPart | None = None
@@ -64,27 +53,19 @@ class PartLog:
     def write(self, data: bytes, now: datetime) -> None:
         """Append `data` (whole lines) durably. Runs on the writer thread."""
         day = f"{now:%Y-%m-%d}"
-        if self.store is not None:
-            self.store.write_object(f"{self.area}/date={day}/{self._part_name(now)}", data)
+        if not self.zone.supports_append:
+            self.zone.write_object(f"{self.area}/date={day}/{self._part_name(now)}", data)
             return
         part = self._current
-        if part is not None and (part.day != day or part.size >= self.rotate_bytes
+        if part is not None and (part.day != day or part.file.size >= self.rotate_bytes
                                  or time.monotonic() - part.opened >= self.rotate_seconds):
             self.close()
             part = None
         if part is None:
-            assert self.root is not None
-            folder = self.root / self.area / f"date={day}"
-            folder.mkdir(parents=True, exist_ok=True)
-            path = folder / (self._part_name(now) + OPEN_SUFFIX)
-            handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
-            _fsync_directory(folder)
-            part = self._current = _OpenPart(path=path, handle=handle, day=day, opened=time.monotonic())
-        view = memoryview(data)
-        while view:
-            view = view[os.write(part.handle, view):]
-        os.fsync(part.handle)
-        part.size += len(data)
+            key = f"{self.area}/date={day}/{self._part_name(now)}{OPEN_SUFFIX}"
+            part = self._current = _OpenPart(key=key, file=self.zone.open_append(key), day=day,
+                                             opened=time.monotonic())
+        part.file.append(data)
 
     def rotate_if_old(self) -> None:
         if self._current is not None and time.monotonic() - self._current.opened >= self.rotate_seconds:
@@ -95,32 +76,24 @@ class PartLog:
         part, self._current = self._current, None
         if part is None:
             return
-        os.fsync(part.handle)
-        os.close(part.handle)
-        os.rename(part.path, part.path.with_suffix(""))
-        _fsync_directory(part.path.parent)
+        part.file.close()
+        self.zone.move(part.key, part.key.removesuffix(OPEN_SUFFIX))
 
-    def recover(self) -> list[Path]:
+    def recover(self) -> None:
         """Finish parts a crash left open. A torn last line was never acknowledged: cut it."""
-        if self.root is None:
-            return []
-        finished = []
-        for path in sorted((self.root / self.area).glob(f"date=*/part-*.jsonl{OPEN_SUFFIX}")):
-            data = path.read_bytes()
+        if not self.zone.supports_append:
+            return
+        for key in self.zone.list(f"{self.area}/"):
+            if not OPEN_PART.fullmatch(key.removeprefix(f"{self.area}/")):
+                continue
+            data = self.zone.read(key)
             keep = data.rfind(b"\n") + 1
-            if keep < len(data):
-                with open(path, "r+b") as handle:
-                    handle.truncate(keep)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-            final = path.with_suffix("")
             if keep == 0:
-                path.unlink()
-            else:
-                os.rename(path, final)
-                finished.append(final)
-            _fsync_directory(path.parent)
-        return finished
+                self.zone.delete(key)
+                continue
+            if keep < len(data):
+                self.zone.truncate(key, keep)
+            self.zone.move(key, key.removesuffix(OPEN_SUFFIX))
 
 
 @dataclass
@@ -156,7 +129,7 @@ class GroupCommitter:
         await done
 
     def _write_group(self, group: list[_Pending]) -> int:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         written = 0
         for area, log in self.logs.items():
             data = b"".join(item.lines_by_area.get(area, b"") for item in group)
@@ -174,7 +147,7 @@ class GroupCommitter:
         while True:
             try:
                 await asyncio.wait_for(self._wakeup.wait(), timeout=1.0)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 await loop.run_in_executor(self._thread, self._rotate)
                 continue
             self._wakeup.clear()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -21,6 +22,12 @@ def topic_for(event: dict[str, Any], prefix: str = "") -> str:
     if event_type.startswith("quiz"):
         return prefix + QUIZ_TOPIC
     return prefix + CLICKSTREAM_TOPIC
+
+
+@dataclass
+class _Deliveries:
+    remaining: int
+    error: Any = None  # the first delivery error
 
 
 class KafkaSink:
@@ -48,14 +55,18 @@ class KafkaSink:
         """Returns once the broker acknowledged every event; raises if any was not."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
-        state = {"remaining": len(events), "error": None}
+        state = _Deliveries(remaining=len(events))
+
+        def finish() -> None:
+            if not done.done():
+                done.set_result(None)
 
         def delivered(error: Any, _message: Any) -> None:  # on the poller thread
-            if error is not None and state["error"] is None:
-                state["error"] = error
-            state["remaining"] -= 1
-            if state["remaining"] == 0:
-                loop.call_soon_threadsafe(lambda: done.done() or done.set_result(None))
+            if error is not None and state.error is None:
+                state.error = error
+            state.remaining -= 1
+            if state.remaining == 0:
+                loop.call_soon_threadsafe(finish)
 
         for event in events:
             student = event.get("student_id")
@@ -68,8 +79,8 @@ class KafkaSink:
                 except BufferError:  # the local queue is full: let deliveries drain it
                     await asyncio.sleep(0.005)
         await done
-        if state["error"] is not None:
-            raise RuntimeError(f"Kafka did not take the events: {state['error']}")
+        if state.error is not None:
+            raise RuntimeError(f"Kafka did not take the events: {state.error}")
 
     def close(self) -> None:
         self.producer.flush(30)

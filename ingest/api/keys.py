@@ -9,21 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import secrets
-import tempfile
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from ingest.raw_files import InputError
+from ingest.errors import InputError
+from ingest.zone.durable import make_dirs, write_atomically
 
 KEY_PREFIX = "sbk_"
-DEFAULT_KEYS_FILE = "data/api/keys.json"
-
-
-def keys_file_from_env() -> Path:
-    return Path(os.environ.get("API_KEYS_FILE") or DEFAULT_KEYS_FILE)
 
 
 def hash_key(key: str) -> str:
@@ -58,14 +52,9 @@ class KeyFile:
             raise InputError(f"{self.path}: not a key file written by `python -m ingest keys` ({error})") from None
 
     def _write(self, keys: list[StoredKey]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp_name = tempfile.mkstemp(dir=self.path.parent, prefix=".keys-")
-        with os.fdopen(handle, "w", encoding="utf-8") as temp:
-            json.dump([asdict(key) for key in keys], temp, indent=2)
-            temp.flush()
-            os.fsync(temp.fileno())
-        os.chmod(temp_name, 0o600)
-        os.replace(temp_name, self.path)
+        make_dirs(self.path.parent)
+        write_atomically(self.path, json.dumps([asdict(key) for key in keys], indent=2).encode(), mode=0o600,
+                         temp_prefix=".keys-")
 
     def create(self, name: str) -> str:
         """A new key for `name`, returned once; only its hash is kept."""
@@ -75,7 +64,7 @@ class KeyFile:
         if any(key.name == name and key.active for key in keys):
             raise InputError(f"an active key named {name!r} exists; revoke it first or pick another name")
         key = KEY_PREFIX + secrets.token_urlsafe(32)
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        now = datetime.now(UTC).isoformat(timespec="seconds")
         self._write([*keys, StoredKey(name=name, key_sha256=hash_key(key), created_at=now)])
         return key
 
@@ -83,7 +72,7 @@ class KeyFile:
         keys = self.read()
         if not any(key.name == name and key.active for key in keys):
             raise InputError(f"no active key named {name!r} (see `python -m ingest keys list`)")
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        now = datetime.now(UTC).isoformat(timespec="seconds")
         self._write([StoredKey(k.name, k.key_sha256, k.created_at, now) if k.name == name and k.active else k
                      for k in keys])
 

@@ -26,7 +26,7 @@ class Histogram:
                 self.counts[index] += 1
 
     def lines(self, name: str) -> list[str]:
-        out = [f'{name}_bucket{{le="{bound}"}} {count}' for bound, count in zip(self.buckets, self.counts)]
+        out = [f'{name}_bucket{{le="{bound}"}} {count}' for bound, count in zip(self.buckets, self.counts, strict=True)]
         out += [f'{name}_bucket{{le="+Inf"}} {self.samples}', f"{name}_sum {self.total:.6f}",
                 f"{name}_count {self.samples}"]
         return out
@@ -67,7 +67,8 @@ class Metrics:
             "# HELP track_fsync_seconds Time to make one group of requests durable (write + fsync).",
             "# TYPE track_fsync_seconds histogram",
             *self.fsync_seconds.lines("track_fsync_seconds"),
-            "# HELP track_read_timeouts_total Connections closed (408) because the request headers or body came too slowly.",
+            "# HELP track_read_timeouts_total Connections closed (408) because the request headers or body came "
+            "too slowly.",
             "# TYPE track_read_timeouts_total counter",
             *(f'track_read_timeouts_total{{phase="{phase}"}} {n}' for phase, n in sorted(self.read_timeouts.items())),
             "# HELP track_connections_open Connections open on the API port.",

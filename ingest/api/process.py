@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import signal
@@ -11,10 +12,10 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from ingest.api.keys import KeyFile
-
-PROJECT_DIR = Path(__file__).resolve().parents[2]
+from ingest.settings import PROJECT_DIR
 
 
 def free_port() -> int:
@@ -41,14 +42,16 @@ class ApiProcess:
     def create_key(self, name: str) -> str:
         return KeyFile(self.keys_file).create(name)
 
-    def start(self, timeout: float = 20.0) -> "ApiProcess":
+    def start(self, timeout: float = 20.0) -> ApiProcess:
         env = {**os.environ, "API_KEYS_FILE": str(self.keys_file), **self.env}
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         metrics = ["--metrics-port", str(self.metrics_port)] if self.metrics_port is not None else []
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "ingest", "serve", "--port", str(self.port), "--raw-zone", self.raw_zone,
-             *metrics, *self.extra_args],
-            cwd=PROJECT_DIR, env=env, stdout=log, stderr=log)
+        with contextlib.ExitStack() as opened:  # the child keeps its own copy of the log's descriptor
+            log: IO[bytes] | int = opened.enter_context(open(self.log_path, "ab")) if self.log_path \
+                else subprocess.DEVNULL
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "ingest", "serve", "--port", str(self.port), "--raw-zone", self.raw_zone,
+                 *metrics, *self.extra_args],
+                cwd=PROJECT_DIR, env=env, stdout=log, stderr=log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.dbt_runner import PROJECT_DIR, dbt_executable
-from ingest.generate import GenerateConfig, generate
-from ingest.load import load_files
-from ingest.settings import Settings
+from ingest.warehouse.dbt_runner import dbt_executable
+from ingest.sample.generate import GenerateConfig, generate
+from ingest.load.loader import load_files
+from ingest.settings import PROJECT_DIR, Settings
 
 # Configuration a test must set itself when it wants it, never inherit from the shell.
 CLEARED_ENVIRONMENT = ("STUDENT_HASH_SALT", "DBT_PRODUCTION", "DBT_TARGET", "LAKE_PATH")

@@ -14,8 +14,8 @@ import duckdb
 
 from api_events import valid_event
 from ingest.api.process import ApiProcess
-from ingest.dbt_runner import run_dbt
-from ingest.load import load_files
+from ingest.warehouse.dbt_runner import run_dbt
+from ingest.load.loader import load_files
 from ingest.settings import Settings
 
 CLIENTS = 4

@@ -10,7 +10,8 @@ import pytest
 import sqlglot
 
 from bigquery_offline import fake_keyfile
-from ingest.dbt_runner import PROJECT_DIR, dbt_executable
+from ingest.settings import PROJECT_DIR
+from ingest.warehouse.dbt_runner import dbt_executable
 
 DUCKDB_ONLY = ("json_transform", "epoch_us", "regexp_full_match", "json_extract_string", "try_cast", "::")
 

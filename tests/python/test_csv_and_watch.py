@@ -16,12 +16,12 @@ import duckdb
 import pytest
 
 from ingest.cli import main
-from ingest.csv_events import RawRecord, csv_records
-from ingest.dbt_runner import PROJECT_DIR, run_dbt
-from ingest.load import load_files
-from ingest.raw_files import InputError
-from ingest.settings import Settings
-from ingest.watch import FolderWatcher, WatchConfig, watch
+from ingest.files.csv_events import RawRecord, csv_records
+from ingest.warehouse.dbt_runner import run_dbt
+from ingest.load.loader import load_files
+from ingest.errors import InputError
+from ingest.settings import PROJECT_DIR, Settings
+from ingest.load.watch import FolderWatcher, WatchConfig, watch
 
 HEADER = "event_id,student_id,event_type,timestamp,page_url,course_id,chapter_id,question_id,metadata,context"
 LOGIN = '{"event_id":"e1","student_id":"s-1","event_type":"login","timestamp":"2025-11-15T08:00:00Z"}'
@@ -320,7 +320,7 @@ def test_a_failed_load_leaves_the_files_for_the_next_pass(inbox: Path, monkeypat
         raise InputError("the load failed and nothing from this run was loaded: database is locked")
 
     with monkeypatch.context() as patched:
-        patched.setattr("ingest.load.load_files", locked)
+        patched.setattr("ingest.load.loader.load_files", locked)
         assert watch_once(inbox) == 1
     assert files_under(inbox) == ["a.jsonl"]
 

@@ -14,9 +14,9 @@ import duckdb
 import jsonschema_rs
 import pytest
 
-from ingest.edge_validation import ISO_TIMESTAMP, Rejection, validate_event, validate_line
-from ingest.schemas import REASON_KEYWORD, REJECTION_REASONS, SCHEMA_DIR
-from ingest.schemas.build import EXTRA_UPPERCASE, TRIMMED_CLASS, build_files
+from ingest.contract.edge_validation import ISO_TIMESTAMP, Rejection, validate_event, validate_line
+from ingest.contract.schemas import REASON_KEYWORD, REJECTION_REASONS, SCHEMA_DIR
+from ingest.contract.schemas.build import EXTRA_UPPERCASE, TRIMMED_CLASS, build_files
 
 RECEIVED_AT = datetime(2025, 11, 15, 12, 0, tzinfo=timezone.utc)
 ASSERTION_KEYWORDS = {"type", "pattern", "not", "minimum", "maximum", "exclusiveMinimum", "maxLength", "required"}
@@ -50,7 +50,7 @@ def reason(value: object, received_at: datetime = RECEIVED_AT) -> str | None:
 
 def test_the_checked_in_schemas_are_the_generators_output() -> None:
     on_disk = {path.name: path.read_text(encoding="utf-8") for path in SCHEMA_DIR.glob("*.schema.json")}
-    assert on_disk == build_files(), "run `python -m ingest.schemas.build` and commit the result"
+    assert on_disk == build_files(), "run `python -m ingest.contract.schemas.build` and commit the result"
 
 
 @pytest.mark.parametrize("name", sorted(build_files()))

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.dbt_runner import run_dbt
-from ingest.load import load_files
+from ingest.warehouse.dbt_runner import run_dbt
+from ingest.load.loader import load_files
 from ingest.settings import Settings
 
 EVENT = ('{"event_id":"e-%d","student_id":"s-1001","event_type":"login",'

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import orjson
 
-from ingest.generate import TOPICS, GenerateConfig, generate
+from ingest.sample.generate import TOPICS, GenerateConfig, generate
 
 
 def config(out: Path, **overrides: object) -> GenerateConfig:

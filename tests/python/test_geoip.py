@@ -16,12 +16,13 @@ import duckdb
 import pytest
 import sqlglot
 
-from ingest import geoip_cli
-from ingest.catalog import IP_BLOCKS
+from ingest.cli import geoip as geoip_cli
+from ingest.sample.catalog import IP_BLOCKS
 from bigquery_offline import fake_keyfile
-from ingest.dbt_runner import PROJECT_DIR, dbt_executable
-from ingest.geoip import SEED_COLUMNS, import_ranges, text_key
-from ingest.raw_files import InputError
+from ingest.settings import PROJECT_DIR, Settings
+from ingest.warehouse.dbt_runner import dbt_executable
+from ingest.warehouse.geoip import SEED_COLUMNS, import_ranges, text_key
+from ingest.errors import InputError
 
 SHIPPED_SEED = PROJECT_DIR / "seeds" / "ip_country_ranges.csv"
 DEMO_SOURCE = PROJECT_DIR / "seeds" / "demo" / "ip_country_ranges_source.csv"
@@ -137,13 +138,14 @@ def test_a_missing_or_broken_file_is_an_input_error(tmp_path: Path) -> None:
         import_ranges(truncated, tmp_path / "out.csv")
 
 
-def test_cli_imports_and_prints_the_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_imports_and_prints_the_report(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                           settings: Settings) -> None:
     parser = argparse.ArgumentParser()
     geoip_cli.register(parser.add_subparsers(dest="command", required=True))
     out = tmp_path / "seed.csv"
     args = parser.parse_args(["geoip", "import", str(write(tmp_path / "r.csv", RANGES_BODY)), "--out", str(out)])
 
-    assert args.func(args) == 0
+    assert args.func(args, settings) == 0
     assert capsys.readouterr().out == (f"wrote 4 ranges (IPv4 2, IPv6 2) to {out}; "
                                        "skipped 3 rows without a country\n")
     assert out.read_text() == EXPECTED_SEED

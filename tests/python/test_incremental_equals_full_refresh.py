@@ -14,9 +14,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest.dbt_runner import run_dbt
-from ingest.generate import GenerateConfig, generate
-from ingest.load import load_files
+from ingest.warehouse.dbt_runner import run_dbt
+from ingest.sample.generate import GenerateConfig, generate
+from ingest.load.loader import load_files
 from ingest.settings import Settings
 
 # Bookkeeping columns say when a row was written; everything else must be equal.

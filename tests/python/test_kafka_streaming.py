@@ -22,8 +22,8 @@ from confluent_kafka import Producer
 
 from api_events import valid_event
 from ingest.api.process import free_port
-from ingest.dbt_runner import run_dbt
-from ingest.load import load_files
+from ingest.warehouse.dbt_runner import run_dbt
+from ingest.load.loader import load_files
 from ingest.settings import Settings
 from kafka_broker import KafkaBroker, broker_fixture
 

@@ -9,8 +9,8 @@ import duckdb
 import pytest
 
 from ingest.cli import main
-from ingest.load import load_files
-from ingest.raw_files import InputError
+from ingest.load.loader import load_files
+from ingest.errors import InputError
 from ingest.settings import Settings
 
 EVENT = '{"event_id":"e1","student_id":"s-1","event_type":"login","timestamp":"2025-11-15T08:00:00Z"}'

@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest.generate import GenerateConfig, generate
+from ingest.sample.generate import GenerateConfig, generate
 from ingest.settings import Settings
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]

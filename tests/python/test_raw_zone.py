@@ -18,7 +18,9 @@ import duckdb
 import pytest
 
 from ingest.cli import main
-from ingest.raw_zone import (LocalRawZone, ObjectNotFoundError, RawZoneError, S3RawZone, open_raw_zone)
+from ingest.errors import ObjectNotFoundError, RawZoneError
+from ingest.settings import Settings
+from ingest.zone.raw_zone import LocalRawZone, S3RawZone, open_raw_zone
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 SCRIPT = PROJECT_DIR / "scripts" / "s3-server.sh"
@@ -218,12 +220,12 @@ def test_keys_outside_the_zone_are_refused(tmp_path: Path, key: str) -> None:
 def test_the_zone_comes_from_raw_zone_url_or_defaults_to_data_raw_zone(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("RAW_ZONE_URL", raising=False)
-    default = open_raw_zone()
+    default = open_raw_zone(Settings.from_env().raw_zone_url)
     assert isinstance(default, LocalRawZone) and default.local_path("") == Path("data/raw_zone").resolve()
 
     monkeypatch.setenv("RAW_ZONE_URL", f"file://{tmp_path}/zone")
-    assert open_raw_zone().local_path("api/x.jsonl") == tmp_path / "zone" / "api" / "x.jsonl"
-    assert open_raw_zone(str(tmp_path)).url == tmp_path.as_uri()  # an argument wins over the variable
+    assert open_raw_zone(Settings.from_env().raw_zone_url).local_path("api/x.jsonl") == tmp_path / "zone" / "api" / "x.jsonl"
+    assert open_raw_zone(str(tmp_path)).url == tmp_path.as_uri()  # a folder given as such (`--raw-zone`)
 
     for bad in ("ftp://host/raw", "file://otherhost/raw", "s3://", "s3://bucket/../x"):
         with pytest.raises(RawZoneError, match="bad"):
@@ -234,7 +236,7 @@ def test_files_from_raw_zone_loads_a_local_area(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("RAW_ZONE_URL", str(tmp_path / "zone"))
     monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "w.duckdb"))
-    zone = open_raw_zone()
+    zone = open_raw_zone(Settings.from_env().raw_zone_url)
     zone.write_object("api/date=2026-11-25/part-1.jsonl", (EVENT + "\n").encode())
     zone.append("api/date=2026-11-25/part-2.jsonl.open", (EVENT + "\n").encode())  # still being written
 

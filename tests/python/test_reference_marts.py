@@ -32,8 +32,8 @@ import reference_marts as marts  # noqa: E402
 import reference_model as ref  # noqa: E402
 from corpus_files import write_lines  # noqa: E402
 from row_diff import Row, Tolerance, assert_same_rows, row_differences  # noqa: E402
-from ingest.generate import GenerateConfig, generate  # noqa: E402
-from ingest.load import load_files  # noqa: E402
+from ingest.sample.generate import GenerateConfig, generate  # noqa: E402
+from ingest.load.loader import load_files  # noqa: E402
 from ingest.settings import Settings  # noqa: E402
 from test_reference_model import edge_lines  # noqa: E402
 

@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import reference_model as ref  # noqa: E402
 from corpus_files import write_lines  # noqa: E402
 from row_diff import Row, Tolerance, assert_same_rows, row_differences  # noqa: E402
-from ingest.generate import GenerateConfig, generate  # noqa: E402
-from ingest.load import load_files  # noqa: E402
+from ingest.sample.generate import GenerateConfig, generate  # noqa: E402
+from ingest.load.loader import load_files  # noqa: E402
 from ingest.settings import Settings  # noqa: E402
 
 PROJECT = Path(__file__).resolve().parents[2]

@@ -5,7 +5,7 @@ field (missing, blank, wrong JSON type, out of range, aliases in odd case and sp
 timestamps in every accepted form and many refused ones, bad metadata per type, unknown
 keys), JSON that is not an object and malformed text; a fixed grid adds every calendar
 and range edge of the timestamp. Each line is judged at the edge
-(`ingest.edge_validation.validate_line`, the JSON Schema of contract v1) and, after one
+(`ingest.contract.edge_validation.validate_line`, the JSON Schema of contract v1) and, after one
 load and one `dbt build -s +int_events__validated`, by the warehouse. For every line both
 must say "accepted" (kept or duplicate: the edge does not judge duplicates) or give the
 same reason code.
@@ -31,11 +31,11 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from ingest.dbt_runner import run_dbt
-from ingest.edge_validation import validate_event, validate_line
-from ingest.load import load_files
-from ingest.schemas import REJECTION_REASONS
-from ingest.schemas.build import EXTRA_UPPERCASE, read_aliases
+from ingest.warehouse.dbt_runner import run_dbt
+from ingest.contract.edge_validation import validate_event, validate_line
+from ingest.load.loader import load_files
+from ingest.contract.schemas import REJECTION_REASONS
+from ingest.contract.schemas.build import EXTRA_UPPERCASE, read_aliases
 from ingest.settings import Settings
 
 # Hypothesis draws BATCHES examples of BATCH_SIZE lines each: one line per example would

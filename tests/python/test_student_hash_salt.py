@@ -13,9 +13,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest.dbt_runner import run_dbt
+from ingest.warehouse.dbt_runner import run_dbt
 from ingest.settings import Settings
-from ingest.student_hash_salt import DEMO_SALT
+from ingest.warehouse.student_hash_salt import DEMO_SALT
 from small_dbt_runs import dbt_build, latest_write, loaded_warehouse, output
 
 # 40 characters, with the two that break naive quoting in SQL and in JSON.

@@ -1,0 +1,1 @@
+"""Synthetic sample events and the reference catalog they draw from."""

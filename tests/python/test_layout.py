@@ -1,0 +1,119 @@
+"""ingest/ is laid out by concern, in layers: a module imports only from its own layer or the
+ones below, and no two modules, nor two subpackages, import each other, even through others.
+
+Imports inside functions count too: they couple modules just the same, only later.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable
+from pathlib import Path
+
+import pytest
+
+PACKAGE_DIR = Path(__file__).resolve().parents[2] / "ingest"
+
+# Top to bottom. A concern is a subpackage of ingest/ or a module directly in it.
+LAYERS: tuple[frozenset[str], ...] = (
+    frozenset({"__main__", "cli"}),  # the command line
+    frozenset({"api", "kafka", "load", "sample", "warehouse"}),  # what the commands do
+    frozenset({"contract", "files", "zone"}),  # the event contract, raw files, the raw zone
+    frozenset({"__init__", "errors", "output", "settings", "signals"}),  # what every module may use
+)
+
+Graph = dict[str, set[str]]
+
+
+def module_name(path: Path, package_dir: Path) -> str:
+    parts = path.relative_to(package_dir.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph(package_dir: Path) -> Graph:
+    """module -> the package's modules it imports (`from a import b` names module a.b when there is one)."""
+    files = {module_name(path, package_dir): path for path in package_dir.rglob("*.py")}
+    graph: Graph = {}
+    for module, path in files.items():
+        targets: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                targets |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                targets |= {f"{node.module}.{alias.name}" if f"{node.module}.{alias.name}" in files else node.module
+                            for alias in node.names}
+        graph[module] = {target for target in targets if target in files and target != module}
+    return graph
+
+
+def concern(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def layer(module: str) -> int:
+    return next(index for index, concerns in enumerate(LAYERS) if concern(module) in concerns)
+
+
+def cycles(graph: Graph) -> list[list[str]]:
+    """One cycle through each back edge a depth-first search meets; none when the graph is acyclic."""
+    found: list[list[str]] = []
+    state: dict[str, str] = {}  # "open" while on the path, "done" after
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = "open"
+        for child in sorted(graph.get(node, ())):
+            if state.get(child) == "open":
+                found.append(path[path.index(child):] + [node, child] if child in path else [node, child])
+            elif child not in state:
+                visit(child, [*path, node])
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [])
+    return found
+
+
+def concern_graph(graph: Graph) -> Graph:
+    concerns: Graph = {}
+    for module, targets in graph.items():
+        concerns.setdefault(concern(module), set()).update(
+            concern(target) for target in targets if concern(target) != concern(module))
+    return concerns
+
+
+def arrows(edges: Iterable[Iterable[str]]) -> str:
+    return "\n".join(" -> ".join(edge) for edge in edges)
+
+
+GRAPH = import_graph(PACKAGE_DIR)
+
+
+def test_every_concern_has_a_layer() -> None:
+    placed = set().union(*LAYERS)
+    assert {concern(module) for module in GRAPH} <= placed, "add the new subpackage or module to LAYERS"
+
+
+def test_imports_only_point_down_or_sideways() -> None:
+    upward = sorted((module, target) for module, targets in GRAPH.items() for target in targets
+                    if layer(target) < layer(module))
+    assert not upward, f"imports of a higher layer:\n{arrows(upward)}"
+
+
+def test_no_module_imports_itself_through_others() -> None:
+    assert not cycles(GRAPH), f"import cycles:\n{arrows(cycles(GRAPH))}"
+
+
+def test_no_two_concerns_import_each_other() -> None:
+    found = cycles(concern_graph(GRAPH))
+    assert not found, f"cycles between subpackages:\n{arrows(found)}"
+
+
+@pytest.mark.parametrize("graph,expected", [
+    ({"a": {"b"}, "b": {"c"}, "c": set()}, []),
+    ({"a": {"b"}, "b": {"a"}}, [["a", "b", "a"]]),
+    ({"a": {"b"}, "b": {"c"}, "c": {"a"}}, [["a", "b", "c", "a"]]),
+])
+def test_the_cycle_finder_finds_cycles(graph: Graph, expected: list[list[str]]) -> None:
+    assert cycles(graph) == expected

@@ -1,0 +1,59 @@
+"""The environment is read once, into `Settings`; a malformed value is a one-line error
+naming its variable, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ingest.api.process import free_port
+from ingest.errors import InputError
+from ingest.settings import PROJECT_DIR, ApiSettings, Settings
+
+
+def test_defaults_when_nothing_is_set() -> None:
+    settings = Settings.from_env({})
+    assert settings == Settings(warehouse_path=Path("warehouse/student_behavior.duckdb"))
+    assert (settings.lake_path, settings.raw_zone_url, settings.kafka_bootstrap, settings.api_keys_file) == (
+        Path("data/lake"), "data/raw_zone", "127.0.0.1:9092", Path("data/api/keys.json"))
+    assert settings.api == ApiSettings()
+
+
+def test_every_variable_is_read() -> None:
+    environ = {"WAREHOUSE_PATH": "/w/x.duckdb", "LAKE_PATH": "/lake", "RAW_ZONE_URL": "s3://b/p",
+               "KAFKA_BOOTSTRAP": "k:9", "API_KEYS_FILE": "/k.json", "API_MAX_EVENTS": "1e3",
+               "API_MAX_BODY_BYTES": "10", "API_RATE_LIMIT": "1.5", "API_RATE_BURST": "3", "API_ROTATE_BYTES": "7",
+               "API_ROTATE_SECONDS": "8", "API_SINK": "kafka", "KAFKA_TOPIC_PREFIX": "t-", "API_HEADER_TIMEOUT": "1",
+               "API_BODY_TIMEOUT": "2", "API_MAX_CONNECTIONS": "5", "API_AUTH_FAILURES_PER_MINUTE": "6",
+               "API_METRICS_HOST": "0.0.0.0", "API_METRICS_PORT": "9100"}
+    settings = Settings.from_env(environ)
+    assert settings == Settings(
+        warehouse_path=Path("/w/x.duckdb"), lake_path=Path("/lake"), raw_zone_url="s3://b/p", kafka_bootstrap="k:9",
+        api_keys_file=Path("/k.json"),
+        api=ApiSettings(max_events=1000, max_body_bytes=10, rate_limit_per_second=1.5, rate_limit_burst=3,
+                        rotate_bytes=7, rotate_seconds=8, sink="kafka", kafka_topic_prefix="t-",
+                        header_timeout_seconds=1, body_timeout_seconds=2, max_connections=5,
+                        auth_failures_per_minute=6, metrics_host="0.0.0.0", metrics_port=9100))
+    assert settings.pipelines_dir == Path("/w/.dlt-x")
+
+
+@pytest.mark.parametrize("name,value", [("API_MAX_EVENTS", "lots"), ("API_RATE_LIMIT", "fast"),
+                                        ("API_METRICS_PORT", "http")])
+def test_a_malformed_number_names_its_variable(name: str, value: str) -> None:
+    with pytest.raises(InputError, match=f"^{name}='{value}' is not a"):
+        Settings.from_env({name: value})
+
+
+def test_serve_with_a_malformed_limit_says_which_variable_and_exits_2(tmp_path: Path) -> None:
+    env = dict(os.environ, API_MAX_EVENTS="lots", API_KEYS_FILE=str(tmp_path / "keys.json"))
+    done = subprocess.run([sys.executable, "-m", "ingest", "serve", "--port", str(free_port()),
+                           "--raw-zone", str(tmp_path / "zone")],
+                          cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip() == "error: API_MAX_EVENTS='lots' is not a number; set it to one, or unset it " \
+                                  "for the default (1000)"
