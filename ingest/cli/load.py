@@ -37,7 +37,7 @@ def print_load_report(report: LoadReport, settings: Settings) -> None:
             same = "" if path == previous else f" (same content as {previous})"
             print(f"skipped {path}: already loaded{same}")
     elif report.files_skipped:
-        print(f"skipped {len(report.files_skipped):,} files whose content was loaded before (-v lists them)")
+        print(f"skipped {len(report.files_skipped):,} file(s) whose content was loaded before (-v lists them)")
     for _, why in report.files_failed:
         print(f"failed: {why} Nothing of it was loaded; fix or replace the file and run again.", file=sys.stderr)
     if report.files_loaded:
