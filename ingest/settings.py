@@ -21,8 +21,9 @@ from ingest.errors import InputError
 # The dbt project this package belongs to: dbt runs here, seeds and macros are read from here.
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
-DEFAULT_WAREHOUSE = "warehouse/student_behavior.duckdb"
-DEFAULT_LAKE = "data/lake"
+DEFAULT_WAREHOUSE = "warehouse/student_behavior.sqlite"
+# DuckDB's extensions (ducklake, sqlite, postgres, httpfs), installed from their PyPI wheels.
+DEFAULT_EXTENSION_DIR = PROJECT_DIR / ".duckdb" / "extensions"
 DEFAULT_RAW_ZONE = "data/raw_zone"
 DEFAULT_API_KEYS_FILE = "data/api/keys.json"
 DEFAULT_KAFKA_BOOTSTRAP = "127.0.0.1:9092"
@@ -92,8 +93,16 @@ class ApiSettings:
 
 @dataclass(frozen=True)
 class Settings:
+    """`warehouse_path` is the embedded warehouse: the DuckLake catalog (a SQLite file), with
+    the data files in `<warehouse_path>.files/`. A production warehouse names its catalog
+    in `warehouse_catalog` (DuckLake's `postgres:...` string) and its data in
+    `warehouse_data_path` (a folder or s3://bucket/prefix); the loader's working folders and
+    locks still live beside `warehouse_path`."""
+
     warehouse_path: Path
-    lake_path: Path = Path(DEFAULT_LAKE)
+    warehouse_catalog: str | None = None
+    warehouse_data_path: str | None = None
+    extension_dir: Path = DEFAULT_EXTENSION_DIR
     raw_zone_url: str = DEFAULT_RAW_ZONE  # a folder, file:///path or s3://bucket/prefix
     kafka_bootstrap: str = DEFAULT_KAFKA_BOOTSTRAP
     api_keys_file: Path = Path(DEFAULT_API_KEYS_FILE)
@@ -109,7 +118,9 @@ class Settings:
         """The settings of this process; a malformed value is an InputError naming its variable."""
         return cls(
             warehouse_path=Path(environ.get("WAREHOUSE_PATH") or DEFAULT_WAREHOUSE),
-            lake_path=Path(environ.get("LAKE_PATH") or DEFAULT_LAKE),
+            warehouse_catalog=environ.get("WAREHOUSE_CATALOG") or None,
+            warehouse_data_path=environ.get("WAREHOUSE_DATA_PATH") or None,
+            extension_dir=Path(environ.get("DUCKDB_EXTENSION_DIR") or DEFAULT_EXTENSION_DIR),
             raw_zone_url=environ.get("RAW_ZONE_URL") or DEFAULT_RAW_ZONE,
             kafka_bootstrap=environ.get("KAFKA_BOOTSTRAP") or DEFAULT_KAFKA_BOOTSTRAP,
             api_keys_file=Path(environ.get("API_KEYS_FILE") or DEFAULT_API_KEYS_FILE),

@@ -11,8 +11,6 @@
         'reporting_timezone': 'timezone',
         'session_inactivity_minutes': 'positive_integer',
         'max_future_hours': 'positive_integer',
-        'lake_path': 'text',
-        'lake_export': 'boolean',
         'check_all_rows': 'boolean',
         'production': 'boolean',
         'start_date': 'date',
@@ -90,11 +88,6 @@
             {{- return({'value': value | lower == 'true', 'error': none}) -}}
         {%- endif -%}
         {%- set expected, fix = 'true or false', "--vars '{" ~ name ~ ": true}'" -%}
-    {%- elif kind == 'text' -%}
-        {%- if value is string and value | trim != '' -%}
-            {{- return({'value': value, 'error': none}) -}}
-        {%- endif -%}
-        {%- set expected, fix = 'non-empty text', "--vars '{" ~ name ~ ": some/folder}'" -%}
     {%- elif kind == 'table_name' -%}
         {#- dataset.table or project.dataset.table: names only, never SQL. -#}
         {%- if value is string and modules.re.fullmatch('([A-Za-z0-9_-]+[.])?[A-Za-z0-9_]+[.][A-Za-z0-9_]+', value) -%}

@@ -17,15 +17,17 @@ import pyarrow as pa
 
 from ingest.errors import InputError
 from ingest.files.raw_files import RawFile, fingerprint, read_lines
-from ingest.load.writer_lock import exclusive
+from ingest.locks import exclusive
 from ingest.output import Progress, say
 from ingest.settings import Settings
 from ingest.warehouse.busy import explained_warehouse_errors
+from ingest.warehouse.lake import ALIAS, METADATA_SCHEMA, duckdb_config, install_extensions, location
 from ingest.zone.raw_zone_cache import resolve
 
 if TYPE_CHECKING:  # dlt itself is imported once its configuration is in the environment (see _pipeline)
     from dlt import Pipeline
     from dlt.destinations.sql_client import SqlClientBase
+    from dlt.destinations.impl.ducklake.configuration import DuckLakeCredentials
 
 log = logging.getLogger(__name__)
 
@@ -105,10 +107,32 @@ def _pipeline(settings: Settings) -> Pipeline:
                          "set WAREHOUSE_PATH to a file in a folder you can write") from error
     return dlt.pipeline(
         pipeline_name=PIPELINE_NAME,
-        destination=dlt.destinations.duckdb(str(settings.warehouse_path)),
+        destination=dlt.destinations.ducklake(credentials=_ducklake_credentials(settings), override_data_path=True),
         dataset_name=DATASET,
         pipelines_dir=str(settings.pipelines_dir),
     )
+
+
+def _ducklake_credentials(settings: Settings) -> DuckLakeCredentials:
+    """The warehouse's lake (warehouse/lake.py) as dlt's DuckLake destination names it."""
+    from dlt.common.configuration.specs import ConnectionStringCredentials
+    from dlt.destinations.impl.ducklake.configuration import DuckLakeCredentials
+
+    install_extensions(settings.extension_dir)
+    lake = location(settings)
+    if lake.is_embedded:
+        catalog = ConnectionStringCredentials({"drivername": "sqlite", "database": lake.catalog.removeprefix("sqlite:")})
+    else:
+        # DuckLake's `postgres:key=value ...` string as dlt's connection credentials
+        words = dict(word.split("=", 1) for word in lake.catalog.removeprefix("postgres:").split())
+        catalog = ConnectionStringCredentials({
+            "drivername": "postgres", "database": words.get("dbname"), "host": words.get("host", "localhost"),
+            "port": int(words["port"]) if "port" in words else None, "username": words.get("user"),
+            "password": words.get("password")})
+    credentials = DuckLakeCredentials(ducklake_name=ALIAS, metadata_schema=METADATA_SCHEMA, catalog=catalog,
+                                      storage=lake.data_path)
+    credentials.global_config = duckdb_config(settings)
+    return credentials
 
 
 def _tables(client: SqlClientBase[Any]) -> set[str]:
@@ -141,11 +165,16 @@ def _recover_interrupted(pipeline: Pipeline) -> Recovery:
     with pipeline.sql_client() as client:
         if not {"_dlt_loads", "events"} <= _tables(client):
             return recovery
-        committed = "select load_id from _dlt_loads where status = 0"
+        uncommitted = "_dlt_load_id not in (select load_id from _dlt_loads where status = 0)"
         for table in ("events", "loaded_files"):
-            rows = client.execute_sql(f"delete from {table} where _dlt_load_id not in ({committed}) returning 1")
+            # Counted first: DuckLake's DELETE has no RETURNING. An empty delete would still
+            # commit a snapshot, so it runs only when there is something to delete.
+            rows = client.execute_sql(f"select count(*) from {table} where {uncommitted}")
+            count = int(rows[0][0]) if rows else 0
+            if count:
+                client.execute_sql(f"delete from {table} where {uncommitted}")
             if table == "events":
-                recovery.partial_rows = len(rows or [])
+                recovery.partial_rows = count
     return recovery
 
 

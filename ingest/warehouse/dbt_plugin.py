@@ -1,32 +1,40 @@
-"""A dbt-duckdb plugin (see profiles/profiles.yml) giving SQL what DuckDB lacks.
+"""A dbt-duckdb plugin (see profiles/profiles.yml): what the warehouse needs on every dbt run.
 
-`ensure_directory(path)` creates a folder and its parents: DuckDB's COPY ... PARTITION_BY
-creates the table folder of the lake but not its parents, so the lake export calls this
-first and works for any LAKE_PATH.
-
-`getvariable('student_hash_salt')` is the student hash salt (ingest/warehouse/student_hash_salt.py),
-bound as a parameter, so the secret never passes through dbt's Jinja, SQL or logs.
+- The writer lock (warehouse/writer.py): a dbt command that writes holds the warehouse's
+  writer lock for its whole run, so it never collides with a load, the stream loop or
+  another build on the embedded catalog; it waits, saying who holds it, while another
+  writer runs.
+- `getvariable('student_hash_salt')` is the student hash salt (warehouse/student_hash_salt.py),
+  bound as a parameter, so the secret never passes through dbt's Jinja, SQL or logs.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import sys
+from typing import IO, Any
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 from duckdb import DuckDBPyConnection
-from duckdb.sqltypes import BOOLEAN, VARCHAR
 
+from ingest.settings import Settings
 from ingest.warehouse.student_hash_salt import salt_from_environment
+from ingest.warehouse.writer import hold_for_this_process
+
+# dbt commands that write the warehouse (every one runs the on-run-start hooks, which keep
+# the salt's fingerprint); the others (ls, parse, compile, docs, show, debug) only read.
+WRITING_COMMANDS = {"build", "run", "seed", "snapshot", "test", "run-operation", "retry", "clone"}
 
 
-def ensure_directory(path: str) -> bool:
-    Path(path).mkdir(parents=True, exist_ok=True)
-    return True
+def _command(argv: list[str]) -> str | None:
+    return next((word for word in argv[1:] if not word.startswith("-")), None)
 
 
 class Plugin(BasePlugin):
-    def configure_connection(self, conn: DuckDBPyConnection) -> None:
-        conn.create_function("ensure_directory", ensure_directory, [VARCHAR], BOOLEAN, side_effects=True)
+    _writer_lock: IO[str] | None = None
+
+    def initialize(self, plugin_config: dict[str, Any]) -> None:
+        if _command(sys.argv) in WRITING_COMMANDS:
+            Plugin._writer_lock = hold_for_this_process(Settings.from_env(), f"dbt {_command(sys.argv)}")
 
     def configure_cursor(self, cursor: DuckDBPyConnection) -> None:
         # dbt runs every statement on a cursor of the root connection, and each cursor is a

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ingest.output import Progress, say
 from ingest.settings import PROJECT_DIR, Settings
+from ingest.warehouse.lake import install_extensions, location
 from ingest.warehouse.student_hash_salt import DEMO_SALT_WARNING, uses_demo_salt
 
 
@@ -19,9 +20,16 @@ def dbt_executable() -> str:
 
 
 def dbt_environment(settings: Settings) -> dict[str, str]:
+    install_extensions(settings.extension_dir)
     env = dict(os.environ)
+    lake = location(settings)
     env["WAREHOUSE_PATH"] = str(settings.warehouse_path.resolve())
-    env["LAKE_PATH"] = str(settings.lake_path.resolve())
+    env["WAREHOUSE_DATA_PATH"] = lake.data_path
+    if settings.warehouse_catalog:
+        env["WAREHOUSE_CATALOG"] = settings.warehouse_catalog
+    env["DUCKDB_EXTENSION_DIR"] = str(settings.extension_dir.resolve())
+    # The profile's target for the warehouse's catalog, unless one is asked for (bigquery).
+    env.setdefault("DBT_TARGET", "dev" if lake.is_embedded else "postgres")
     env.setdefault("DBT_PROFILES_DIR", str(PROJECT_DIR / "profiles"))
     return env
 

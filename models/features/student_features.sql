@@ -1,11 +1,5 @@
 {{ config(
-    materialized='incremental',
-    incremental_strategy=('merge' if target.type == 'bigquery' else 'delete+insert'),
-    unique_key=['student_hash', 'as_of_date'],
-    on_schema_change='fail',
-    partition_by={'field': 'as_of_date', 'data_type': 'date'} if target.type == 'bigquery' else none,
-    cluster_by=['student_hash'] if target.type == 'bigquery' else none,
-    post_hook="{{ export_to_lake('as_of_date') }}",
+    **upsert_config(['student_hash', 'as_of_date'], 'as_of_date', ['student_hash'])
 ) }}
 
 {#- One row per student and as_of_date, from the student's first event date through the

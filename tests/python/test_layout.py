@@ -19,7 +19,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"__main__", "cli"}),  # the command line
     frozenset({"api", "kafka", "load", "sample", "warehouse"}),  # what the commands do
     frozenset({"contract", "files", "zone"}),  # the event contract, raw files, the raw zone
-    frozenset({"__init__", "errors", "output", "settings", "signals"}),  # what every module may use
+    frozenset({"__init__", "errors", "locks", "output", "settings", "signals"}),  # what every module may use
 )
 
 Graph = dict[str, set[str]]

@@ -1,11 +1,5 @@
 {{ config(
-    materialized='incremental',
-    incremental_strategy=('insert_overwrite' if target.type == 'bigquery' else 'delete+insert'),
-    unique_key='date',
-    on_schema_change='fail',
-    partition_by={'field': 'date', 'data_type': 'date'} if target.type == 'bigquery' else none,
-    cluster_by=['course_id', 'chapter_id'] if target.type == 'bigquery' else none,
-    post_hook="{{ export_to_lake('date') }}",
+    **upsert_config('date', 'date', ['course_id', 'chapter_id'], bigquery_strategy='insert_overwrite')
 ) }}
 
 {#- Incremental strategy: every date on which events_cleaned rows were rewritten since this

@@ -1,11 +1,6 @@
 {{ config(
-    materialized='incremental',
-    incremental_strategy=('merge' if target.type == 'bigquery' else 'delete+insert'),
-    unique_key=['course_id', 'minute_start'],
-    on_schema_change='fail',
     tags=['realtime'],
-    partition_by={'field': 'minute_start', 'data_type': 'timestamp', 'granularity': 'day'} if target.type == 'bigquery' else none,
-    cluster_by=['course_id'] if target.type == 'bigquery' else none,
+    **upsert_config(['course_id', 'minute_start'], 'minute_start', ['course_id'], date_type='timestamp', granularity='day')
 ) }}
 
 {#- Per course and minute (UTC, `minute_start`): events in that minute, and distinct students

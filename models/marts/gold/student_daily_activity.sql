@@ -1,11 +1,5 @@
 {{ config(
-    materialized='incremental',
-    incremental_strategy=('merge' if target.type == 'bigquery' else 'delete+insert'),
-    unique_key=['date', 'student_hash'],
-    on_schema_change='fail',
-    partition_by={'field': 'date', 'data_type': 'date'} if target.type == 'bigquery' else none,
-    cluster_by=['student_hash'] if target.type == 'bigquery' else none,
-    post_hook="{{ export_to_lake('date') }}",
+    **upsert_config(['date', 'student_hash'], 'date', ['student_hash'])
 ) }}
 
 {#- Incremental strategy: the (student, date) pairs of events_cleaned rows rewritten since

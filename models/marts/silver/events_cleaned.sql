@@ -1,11 +1,5 @@
 {{ config(
-    materialized='incremental',
-    incremental_strategy=('merge' if target.type == 'bigquery' else 'delete+insert'),
-    unique_key='event_id',
-    on_schema_change='fail',
-    partition_by={'field': 'date', 'data_type': 'date'} if target.type == 'bigquery' else none,
-    cluster_by=['student_hash', 'course_id'] if target.type == 'bigquery' else none,
-    post_hook="{{ export_to_lake('date') }}",
+    **upsert_config('event_id', 'date', ['student_hash', 'course_id'])
 ) }}
 
 {#- Incremental strategy: new kept events (validated in a run this table has not seen, or,

@@ -2,7 +2,6 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    post_hook="{{ export_to_lake('loaded_date') }}",
 ) }}
 
 {#- Incremental strategy: append the records validated since this table's last run

@@ -1,12 +1,6 @@
 {{ config(
-    materialized='incremental',
-    incremental_strategy=('merge' if target.type == 'bigquery' else 'delete+insert'),
-    unique_key='session_id',
-    on_schema_change='fail',
-    partition_by={'field': 'date', 'data_type': 'date'} if target.type == 'bigquery' else none,
-    cluster_by=['student_hash'] if target.type == 'bigquery' else none,
     pre_hook="{{ delete_sessions_merged_away() }}",
-    post_hook="{{ export_to_lake('date') }}",
+    **upsert_config('session_id', 'date', ['student_hash'])
 ) }}
 
 {#- Incremental strategy: the sessions of events_cleaned rows rewritten since this table's
