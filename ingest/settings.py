@@ -103,6 +103,7 @@ class Settings:
     warehouse_catalog: str | None = None
     warehouse_data_path: str | None = None
     extension_dir: Path = DEFAULT_EXTENSION_DIR
+    snapshot_retention_days: float = 7.0  # `ingest maintain` expires older snapshots
     raw_zone_url: str = DEFAULT_RAW_ZONE  # a folder, file:///path or s3://bucket/prefix
     kafka_bootstrap: str = DEFAULT_KAFKA_BOOTSTRAP
     api_keys_file: Path = Path(DEFAULT_API_KEYS_FILE)
@@ -121,6 +122,7 @@ class Settings:
             warehouse_catalog=environ.get("WAREHOUSE_CATALOG") or None,
             warehouse_data_path=environ.get("WAREHOUSE_DATA_PATH") or None,
             extension_dir=Path(environ.get("DUCKDB_EXTENSION_DIR") or DEFAULT_EXTENSION_DIR),
+            snapshot_retention_days=_number(environ, "WAREHOUSE_SNAPSHOT_RETENTION_DAYS", 7.0),
             raw_zone_url=environ.get("RAW_ZONE_URL") or DEFAULT_RAW_ZONE,
             kafka_bootstrap=environ.get("KAFKA_BOOTSTRAP") or DEFAULT_KAFKA_BOOTSTRAP,
             api_keys_file=Path(environ.get("API_KEYS_FILE") or DEFAULT_API_KEYS_FILE),

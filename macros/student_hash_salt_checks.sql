@@ -163,8 +163,9 @@
     {%- do adapter.create_schema(relation) -%}
     {%- do run_query('create table if not exists ' ~ relation ~ ' (fingerprint ' ~ dbt.type_string()
         ~ ', state ' ~ dbt.type_string() ~ ', recorded_at ' ~ type_timestamp_tz() ~ ')') -%}
-    {%- do run_query('delete from ' ~ relation ~ ' where true') -%}
-    {%- do run_query('insert into ' ~ relation ~ ' (fingerprint, state, recorded_at) values ('
+    {#- One statement list, so the old row never goes without the new one. -#}
+    {%- do run_query(snapshot_commit_message(relation) ~ '; delete from ' ~ relation ~ ' where true; '
+        ~ 'insert into ' ~ relation ~ ' (fingerprint, state, recorded_at) values ('
         ~ sql_string_literal(fingerprint) ~ ', ' ~ sql_string_literal(state) ~ ', ' ~ run_started_at_literal() ~ ')') -%}
 {%- endmacro %}
 

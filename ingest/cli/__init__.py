@@ -11,12 +11,12 @@ import logging
 import sys
 
 from ingest import __version__
-from ingest.cli import api, geoip, kafka, load, run, sample
+from ingest.cli import api, geoip, kafka, load, run, sample, warehouse
 from ingest.errors import InputError, RawZoneError
 from ingest.settings import Settings
-from ingest.warehouse.busy import lock_holder, warehouse_busy_message
+from ingest.warehouse.busy import busy_message, is_busy
 
-COMMAND_GROUPS = (sample, load, run, api, kafka, geoip)
+COMMAND_GROUPS = (sample, load, run, warehouse, api, kafka, geoip)
 
 
 def version_text() -> str:
@@ -60,10 +60,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except Exception as error:
-        holder = lock_holder(error)
-        if holder is None or settings is None:
+        if settings is None or not is_busy(error):
             raise
-        print(f"error: {warehouse_busy_message(settings, holder)}", file=sys.stderr)
+        print(f"error: {busy_message(settings)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from ingest.kafka.consumer import ZoneConsumer
 from ingest.output import say
 from ingest.settings import Settings
+from ingest.warehouse.lake import connect
 
 
 @dataclass
@@ -32,11 +33,9 @@ class CycleReport:
 def cycle_freshness(settings: Settings, load_id: str | None) -> tuple[float | None, float | None]:
     """Seconds from each event of this cycle's load to now, when its minute is in the realtime mart.
     The event's timestamp is taken as its production time (producers stamp events as they happen)."""
-    import duckdb
-
     if load_id is None:
         return None, None
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as warehouse:
+    with connect(settings, read_only=True) as warehouse:
         row = warehouse.execute(
             """
             select

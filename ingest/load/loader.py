@@ -98,6 +98,8 @@ def _pipeline(settings: Settings) -> Pipeline:
     os.environ.setdefault("LOAD__DELETE_COMPLETED_JOBS", "true")
     import dlt
 
+    from ingest.load.destination import tagged_ducklake
+
     folder = settings.warehouse_path.parent
     try:
         # The working folder sits beside the warehouse: creating it proves the folder is writable.
@@ -107,7 +109,7 @@ def _pipeline(settings: Settings) -> Pipeline:
                          "set WAREHOUSE_PATH to a file in a folder you can write") from error
     return dlt.pipeline(
         pipeline_name=PIPELINE_NAME,
-        destination=dlt.destinations.ducklake(credentials=_ducklake_credentials(settings), override_data_path=True),
+        destination=tagged_ducklake(credentials=_ducklake_credentials(settings), override_data_path=True),
         dataset_name=DATASET,
         pipelines_dir=str(settings.pipelines_dir),
     )

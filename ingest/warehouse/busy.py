@@ -1,63 +1,56 @@
-"""Warehouse errors a person can act on: which process holds the warehouse, and what to do.
+"""Warehouse errors a person can act on: who is writing the warehouse, and what to do.
 
-DuckDB lets one process write a database file. When another holds it, DuckDB says
-"Could not set lock ... (PID n)" and dlt wraps that in an error that talks about
-credentials and the internet connection; this module digs out the lock, names the
-process that holds it and says what to do.
+Writers of this project wait for each other through the writer lock (warehouse/writer.py)
+and readers are never blocked. What is left is a writer that does not take the lock (an
+analyst's read-write `ATTACH` in a `duckdb` shell, a copy of the project pointed at the same
+catalog): the embedded catalog is then busy, and SQLite answers "database is locked" after
+its busy timeout. dlt wraps that in an error about credentials and the internet
+connection; this module digs it out and says what is going on and what to do.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from ingest.errors import InputError
 from ingest.settings import Settings
+from ingest.warehouse.lake import BUSY_TIMEOUT_MS, location
+from ingest.warehouse.writer import writer_lock_path
 
-LOCK_HOLDER = re.compile(r"Could not set lock on file .*?\(PID (\d+)\)", re.DOTALL)
-
-
-def _command_line(pid: int) -> str | None:
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return None
-    words = raw.replace(b"\0", b" ").decode(errors="replace").split()
-    return " ".join(words)[:200] or None
+BUSY_SIGNS = ("database is locked", "database table is locked")
 
 
-def lock_holder(error: BaseException) -> int | None:
-    """The PID DuckDB names as the holder of the lock, anywhere in the error's chain."""
+def is_busy(error: BaseException) -> bool:
+    """Whether the catalog was busy, anywhere in the error's chain."""
     seen: set[int] = set()
     cause: BaseException | None = error
     while cause is not None and id(cause) not in seen:
         seen.add(id(cause))
-        match = LOCK_HOLDER.search(str(cause))
-        if match:
-            return int(match.group(1))
+        if any(sign in str(cause) for sign in BUSY_SIGNS):
+            return True
         cause = cause.__cause__ or cause.__context__
-    return None
+    return False
 
 
-def warehouse_busy_message(settings: Settings, pid: int) -> str:
-    command = _command_line(pid)
-    holder = f"process {pid} ({command})" if command else f"process {pid}"
-    return (f"the warehouse {settings.warehouse_path} is in use by {holder}, and while one process writes a "
-            "DuckDB file no other process can open it. Wait for that process to finish (a dbt build, a load, "
-            f"the stream loop or an open `duckdb` session), or stop it (`kill {pid}`), then run this again.")
+def busy_message(settings: Settings) -> str:
+    lock = writer_lock_path(settings)
+    holder = (lock.read_text().strip() if lock and lock.exists() else "") or "no writer of this project"
+    return (f"the warehouse catalog {location(settings).description} stayed locked by another writer for "
+            f"{BUSY_TIMEOUT_MS // 1000} s. This project's writers (loads, dbt, the stream loop) wait for each other "
+            f"through the writer lock {lock} (held now by: {holder}); something else is writing the catalog, such as "
+            "a `duckdb` session that attached it without READ_ONLY. Let it finish or detach it, then run this "
+            "again. To read while the pipeline writes, attach READ_ONLY (`python -m ingest query` does).")
 
 
 @contextmanager
 def explained_warehouse_errors(settings: Settings) -> Iterator[None]:
-    """Turn "the warehouse is locked" into an InputError naming the holder; other errors pass."""
+    """Turn "the catalog is locked" into an InputError saying what to do; other errors pass."""
     try:
         yield
     except InputError:
         raise
     except Exception as error:
-        pid = lock_holder(error)
-        if pid is None:
+        if not is_busy(error):
             raise
-        raise InputError(warehouse_busy_message(settings, pid)) from None
+        raise InputError(busy_message(settings)) from None

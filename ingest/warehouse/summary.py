@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import duckdb
 
-from ingest.errors import InputError
 from ingest.settings import Settings
+from ingest.warehouse.lake import connect
 
 LAYER_RELATIONS = (
     ("raw", "events"),
@@ -31,7 +31,8 @@ class Summary:
 
 def _count(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> int | None:
     exists = connection.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        "select count(*) from information_schema.tables "
+        "where table_catalog = current_database() and table_schema = ? and table_name = ?",
         [schema, table],
     ).fetchall()[0][0]
     if not exists:
@@ -40,9 +41,7 @@ def _count(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> in
 
 
 def read_summary(settings: Settings, last_days: int = 7) -> Summary:
-    if not settings.warehouse_path.exists():
-        raise InputError(f"no warehouse at {settings.warehouse_path}: run 'make run' or 'python -m ingest files' first")
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+    with connect(settings, read_only=True) as connection:
         counts = [(f"{schema}.{table}", _count(connection, schema, table)) for schema, table in LAYER_RELATIONS]
         reasons: list[tuple[str, int]] = []
         active: list[tuple[str, int, int, float]] = []
