@@ -67,8 +67,7 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="bench-freshness-"))
     port = free_port()
     env = {**os.environ, "KAFKA_PORT": str(port), "KAFKA_CONTROLLER_PORT": str(free_port()),
-           "KAFKA_DATA_DIR": str(workdir / "kafka"), "WAREHOUSE_PATH": str(workdir / "warehouse.duckdb"),
-           "LAKE_PATH": str(workdir / "lake")}
+           "KAFKA_DATA_DIR": str(workdir / "kafka"), "WAREHOUSE_PATH": str(workdir / "warehouse.sqlite")}
     bootstrap = f"127.0.0.1:{port}"
     kafka(env, "start")
     log_path = workdir / "stream.log"

@@ -19,12 +19,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import duckdb  # noqa: E402
 
-from ingest.warehouse.dbt_runner import run_dbt  # noqa: E402
-from ingest.sample.generate import GenerateConfig, generate  # noqa: E402
 from ingest.load.loader import load_files  # noqa: E402
+from ingest.sample.generate import GenerateConfig, generate  # noqa: E402
 from ingest.settings import Settings  # noqa: E402
+from ingest.warehouse.dbt_runner import run_dbt  # noqa: E402
+from ingest.warehouse.lake import connect
 
 
 def _dbt(args: list[str], settings: Settings) -> float:
@@ -36,7 +36,7 @@ def _dbt(args: list[str], settings: Settings) -> float:
 
 
 def measure(days: int, students: int, workdir: Path) -> dict[str, float | int]:
-    settings = Settings(warehouse_path=workdir / f"history-{days}.duckdb", lake_path=workdir / f"lake-{days}")
+    settings = Settings(warehouse_path=workdir / f"history-{days}.sqlite")
     today = datetime.now(timezone.utc).date()
     start = today - timedelta(days=days)
     generate(GenerateConfig(students=students, days=days - 1, start=start, seed=1, out=workdir / f"raw-{days}"),
@@ -48,7 +48,7 @@ def measure(days: int, students: int, workdir: Path) -> dict[str, float | int]:
     generated = generate(hour, progress=False)
     load_seconds = load_files([str(workdir / f"hour-{days}")], settings, show_progress=False).seconds
     hour_seconds = _dbt(["run"], settings)
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+    with connect(settings, read_only=True) as connection:
         events = connection.execute("select count(*) from silver.events_cleaned").fetchall()[0][0]
     return {"history_days": days, "warehouse_events": int(events), "full_build_seconds": round(full_seconds, 1),
             "hour_events": generated.events, "hour_load_seconds": round(load_seconds, 1),

@@ -130,9 +130,9 @@ SHAPES = {"school": generate_school_day, "even": generate_even_day}
 def run_shape(shape: str, args: argparse.Namespace) -> dict[str, object]:
     shutil.rmtree(args.workdir, ignore_errors=True)
     args.workdir.mkdir(parents=True)
-    warehouse = args.workdir / "bench.duckdb"
+    warehouse = args.workdir / "bench.sqlite"
     lake = args.workdir / "lake"
-    env = dict(os.environ, WAREHOUSE_PATH=str(warehouse), LAKE_PATH=str(lake),
+    env = dict(os.environ, WAREHOUSE_PATH=str(warehouse),
                DBT_PROFILES_DIR=str(PROJECT_DIR / "profiles"))
     # A weekday (weekends are quieter), recent enough that no event is out of range.
     day = datetime.now(timezone.utc).date() - timedelta(days=2)

@@ -22,12 +22,13 @@ from ingest.output import Progress, say
 from ingest.settings import Settings
 from ingest.warehouse.busy import explained_warehouse_errors
 from ingest.warehouse.lake import ALIAS, METADATA_SCHEMA, duckdb_config, install_extensions, location
+from ingest.warehouse.writer import warehouse_writer
 from ingest.zone.raw_zone_cache import resolve
 
 if TYPE_CHECKING:  # dlt itself is imported once its configuration is in the environment (see _pipeline)
     from dlt import Pipeline
-    from dlt.destinations.sql_client import SqlClientBase
     from dlt.destinations.impl.ducklake.configuration import DuckLakeCredentials
+    from dlt.destinations.sql_client import SqlClientBase
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,8 @@ def _pipeline(settings: Settings) -> Pipeline:
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
     # dlt adds `_dlt_load_id` to Arrow tables only when asked to.
     os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
-    os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
+    # dlt logs a job's failure with a traceback before it raises; the loader reports it itself.
+    os.environ.setdefault("RUNTIME__LOG_LEVEL", "CRITICAL")
     # Several Parquet files per load, loaded into DuckDB by two workers at once.
     os.environ.setdefault("DATA_WRITER__FILE_MAX_ITEMS", "1500000")
     os.environ.setdefault("LOAD__WORKERS", "2")
@@ -265,7 +267,7 @@ def load_files(paths: list[str], settings: Settings, show_progress: bool = True)
     report = LoadReport()
     candidates = resolve(paths, settings)  # s3:// objects come as local cached copies
     pipeline = _pipeline(settings)
-    with exclusive(settings.pipelines_dir / "loader.lock", "load"):
+    with exclusive(settings.pipelines_dir / "loader.lock", "load"), warehouse_writer(settings, "load"):
         return _load(pipeline, candidates, settings, report, started, show_progress)
 
 

@@ -10,6 +10,7 @@ connection; this module digs it out and says what is going on and what to do.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -36,6 +37,8 @@ def is_busy(error: BaseException) -> bool:
 def busy_message(settings: Settings) -> str:
     lock = writer_lock_path(settings)
     holder = (lock.read_text().strip() if lock and lock.exists() else "") or "no writer of this project"
+    if holder.startswith(f"pid {os.getpid()} "):
+        holder = "this command"
     return (f"the warehouse catalog {location(settings).description} stayed locked by another writer for "
             f"{BUSY_TIMEOUT_MS // 1000} s. This project's writers (loads, dbt, the stream loop) wait for each other "
             f"through the writer lock {lock} (held now by: {holder}); something else is writing the catalog, such as "

@@ -14,4 +14,4 @@ from ingest.settings import Settings  # noqa: E402
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(warehouse_path=tmp_path / "warehouse" / "test.duckdb")
+    return Settings(warehouse_path=tmp_path / "warehouse" / "test.sqlite")

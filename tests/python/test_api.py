@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from api_events import invalid_events, valid_event
+
 from ingest.api.nesting import MAX_EVENT_DEPTH
 from ingest.api.process import ApiProcess, free_port
 

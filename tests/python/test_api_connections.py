@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
 from api_events import valid_event
+
 from ingest.api.process import ApiProcess, free_port
 
 SLOW_CLIENTS = 200

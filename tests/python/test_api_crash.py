@@ -10,13 +10,13 @@ import threading
 import time
 from pathlib import Path
 
-import duckdb
-
 from api_events import valid_event
+
 from ingest.api.process import ApiProcess
-from ingest.warehouse.dbt_runner import run_dbt
 from ingest.load.loader import load_files
 from ingest.settings import Settings
+from ingest.warehouse.dbt_runner import run_dbt
+from ingest.warehouse.lake import connect
 
 CLIENTS = 4
 BATCH = 10
@@ -68,12 +68,12 @@ def test_acknowledged_events_survive_sigkill(tmp_path: Path) -> None:
     assert server.stop() == 0
     assert not list(zone.rglob("*.open"))
 
-    settings = Settings(warehouse_path=tmp_path / "warehouse" / "crash.duckdb", lake_path=tmp_path / "lake")
+    settings = Settings(warehouse_path=tmp_path / "warehouse" / "crash.sqlite")
     load_files([str(zone / "api")], settings, show_progress=False)
     done = run_dbt(["build", "--exclude", "test_type:unit", "--quiet"], settings,
                    capture=True)
     assert done.returncode == 0, done.stdout[-3000:]
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as warehouse:
+    with connect(settings, read_only=True) as warehouse:
         cleaned = [row[0] for row in warehouse.execute("select event_id from silver.events_cleaned").fetchall()]
     assert len(cleaned) == len(set(cleaned))
     assert set(acknowledged) <= set(cleaned)

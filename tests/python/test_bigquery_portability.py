@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 import sqlglot
-
 from bigquery_offline import fake_keyfile
+
 from ingest.settings import PROJECT_DIR
 from ingest.warehouse.dbt_runner import dbt_executable
 

@@ -9,7 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
+from ingest.settings import Settings
+from ingest.warehouse.lake import connect
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 EVENT = '{"event_id":"e-%d","student_id":"s-1001","event_type":"login","timestamp":"2025-11-15T08:00:00Z"}'
@@ -27,31 +28,56 @@ def events_file(path: Path, first: int, count: int) -> Path:
     return path
 
 
-def test_a_warehouse_held_by_another_process_names_it(tmp_path: Path) -> None:
-    warehouse = tmp_path / "wh" / "held.duckdb"
-    warehouse.parent.mkdir()
-    duckdb.connect(str(warehouse)).close()
+def test_a_second_writer_waits_for_the_first_and_names_it(tmp_path: Path) -> None:
+    """With the embedded catalog one writer commits at a time: a load started while another
+    writer holds the warehouse waits, says who it waits for, and then loads."""
+    warehouse = tmp_path / "wh" / "held.sqlite"
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(warehouse)!r}); print('ok', flush=True); "
-                               "time.sleep(120)"], stdout=subprocess.PIPE, text=True)
+        [sys.executable, "-c",
+         "import sys, time; from pathlib import Path; from ingest.settings import Settings; "
+         "from ingest.warehouse.writer import warehouse_writer\n"
+         f"with warehouse_writer(Settings(warehouse_path=Path({str(warehouse)!r})), 'holder'):\n"
+         "    print('ok', flush=True); time.sleep(4)"],
+        cwd=PROJECT_DIR, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"
-        source = events_file(tmp_path / "in" / "a.jsonl", 0, 3)
-        for args in (["files", str(source), "-q"], ["summary"]):
-            done = ingest(*args, warehouse=warehouse)
-            assert done.returncode == 2, done
-            assert "Traceback" not in done.stderr
-            assert f"in use by process {holder.pid}" in done.stderr and "Wait for that process" in done.stderr
+        done = ingest("files", str(events_file(tmp_path / "in" / "a.jsonl", 0, 3)), "-q", warehouse=warehouse)
     finally:
         holder.kill()
         holder.wait()
+    assert done.returncode == 0, done
+    assert f"waiting for pid {holder.pid} (" in done.stderr and "to finish" in done.stderr
+    assert "loaded 3 lines" in done.stdout
+
+
+def test_a_writer_outside_the_project_holding_the_catalog_is_a_clear_error(tmp_path: Path) -> None:
+    """Something that writes the catalog without the project's writer lock (here: a SQLite
+    client holding a write transaction) makes a load wait for the catalog's busy timeout,
+    then fail with a message saying what is going on; readers still read."""
+    warehouse = tmp_path / "wh" / "busy.sqlite"
+    assert ingest("files", str(events_file(tmp_path / "in" / "a.jsonl", 0, 3)), "-q", warehouse=warehouse).returncode == 0
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import sqlite3, time; c = sqlite3.connect({str(warehouse)!r}, isolation_level=None); "
+                               "c.execute('begin exclusive'); print('ok', flush=True); time.sleep(120)"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"
+        read = ingest("query", "select count(*) as n from raw.events", "--format", "csv", warehouse=warehouse)
+        done = ingest("files", str(events_file(tmp_path / "in" / "b.jsonl", 10, 3)), "-q", warehouse=warehouse)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert read.returncode == 0 and read.stdout.splitlines() == ["n", "3"], read
+    assert done.returncode == 2, done
+    assert "Traceback" not in done.stderr
+    assert "stayed locked by another writer" in done.stderr and "READ_ONLY" in done.stderr
 
 
 def test_an_unwritable_warehouse_folder_is_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the warehouse folder should be")
     source = events_file(tmp_path / "in" / "a.jsonl", 0, 3)
-    done = ingest("files", str(source), "-q", warehouse=blocker / "w.duckdb")
+    done = ingest("files", str(source), "-q", warehouse=blocker / "w.sqlite")
     assert done.returncode == 2, done
     assert "Traceback" not in done.stderr
     assert f"cannot write in the warehouse folder {blocker}" in done.stderr and "set WAREHOUSE_PATH" in done.stderr
@@ -63,7 +89,7 @@ def test_a_truncated_gzip_fails_alone_and_the_other_files_load(tmp_path: Path) -
     whole = gzip.compress("".join(EVENT % n + "\n" for n in range(100, 2100)).encode())
     (folder / "b.jsonl.gz").write_bytes(whole[: len(whole) // 2])
     events_file(folder / "c.jsonl", 10, 2)
-    warehouse = tmp_path / "wh" / "w.duckdb"
+    warehouse = tmp_path / "wh" / "w.sqlite"
 
     done = ingest("files", str(folder), "-q", warehouse=warehouse)
 
@@ -71,7 +97,7 @@ def test_a_truncated_gzip_fails_alone_and_the_other_files_load(tmp_path: Path) -
     assert "Traceback" not in done.stderr
     assert f"failed: {folder / 'b.jsonl.gz'}" in done.stderr and "complete gzip file" in done.stderr
     assert "loaded 5 lines from 2 files" in done.stdout
-    with duckdb.connect(str(warehouse), read_only=True) as connection:
+    with connect(Settings(warehouse_path=warehouse), read_only=True) as connection:
         landed = connection.execute("select source_file, count(*) from raw.events group by 1 order by 1").fetchall()
     assert landed == [(str(good), 3), (str(folder / "c.jsonl"), 2)]
 

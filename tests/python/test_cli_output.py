@@ -56,7 +56,7 @@ def test_progress_into_a_log_is_plain_lines_and_counts_each_file_once(tmp_path: 
     for n in range(3):
         (folder / f"part-{n}.jsonl").write_text("".join(EVENT % (100 * n + i) + "\n" for i in range(5)))
 
-    done = ingest("files", str(folder), env={"WAREHOUSE_PATH": str(tmp_path / "wh" / "w.duckdb")})
+    done = ingest("files", str(folder), env={"WAREHOUSE_PATH": str(tmp_path / "wh" / "w.sqlite")})
 
     assert done.returncode == 0, done
     assert "\r" not in done.stderr, "a carriage return in a log file piles every update onto one line"
@@ -69,7 +69,7 @@ def test_progress_into_a_log_is_plain_lines_and_counts_each_file_once(tmp_path: 
 def test_make_run_shows_progress_and_a_summary_not_every_dbt_line(tmp_path: Path) -> None:
     log = PROJECT_DIR / "logs" / "dbt-build.log"
     done = ingest("run", "--students", "40", "--days", "2", "--out", str(tmp_path / "raw"),
-                  env={"WAREHOUSE_PATH": str(tmp_path / "wh" / "w.duckdb"), "LAKE_PATH": str(tmp_path / "lake")})
+                  env={"WAREHOUSE_PATH": str(tmp_path / "wh" / "w.sqlite")})
 
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert not ANSI.search(done.stdout + done.stderr), "colour codes in output that may go to a log"

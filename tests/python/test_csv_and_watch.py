@@ -12,16 +12,16 @@ import threading
 import time
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from ingest.cli import main
-from ingest.files.csv_events import RawRecord, csv_records
-from ingest.warehouse.dbt_runner import run_dbt
-from ingest.load.loader import load_files
 from ingest.errors import InputError
-from ingest.settings import PROJECT_DIR, Settings
+from ingest.files.csv_events import csv_records
+from ingest.load.loader import load_files
 from ingest.load.watch import FolderWatcher, WatchConfig, watch
+from ingest.settings import PROJECT_DIR, Settings
+from ingest.warehouse.dbt_runner import run_dbt
+from ingest.warehouse.lake import connect
 
 HEADER = "event_id,student_id,event_type,timestamp,page_url,course_id,chapter_id,question_id,metadata,context"
 LOGIN = '{"event_id":"e1","student_id":"s-1","event_type":"login","timestamp":"2025-11-15T08:00:00Z"}'
@@ -44,7 +44,7 @@ def records(tmp_path: Path, text: str, name: str = "batch.csv") -> list[tuple[in
 
 
 def rows(settings: Settings, sql: str) -> list[tuple]:
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+    with connect(settings, read_only=True) as connection:
         return connection.execute(sql).fetchall()
 
 
@@ -118,7 +118,7 @@ def test_line_numbers_are_the_physical_line_where_each_record_starts(tmp_path: P
 
 
 def test_a_gzipped_csv_reads_like_the_plain_one(tmp_path: Path) -> None:
-    text = f"event_id,student_id,event_type,timestamp\ne1,s-1,login,2025-11-15T08:00:00Z\n"
+    text = "event_id,student_id,event_type,timestamp\ne1,s-1,login,2025-11-15T08:00:00Z\n"
 
     assert records(tmp_path, text, "batch.csv.gz") == records(tmp_path, text) == [(2, LOGIN)]
 
@@ -190,7 +190,7 @@ def test_a_csv_file_lands_one_raw_line_per_record(tmp_path: Path, settings: Sett
 def test_the_command_line_reports_a_bad_csv_header_without_a_traceback(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "w.duckdb"))
+    monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "w.sqlite"))
     source = write(tmp_path / "bad.csv", "event_id,student_id,event_type,timestamp,colour\n")
 
     code = main(["files", "-q", str(source)])
@@ -206,7 +206,7 @@ def test_the_command_line_reports_a_bad_csv_header_without_a_traceback(
 
 @pytest.fixture
 def inbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "warehouse" / "w.duckdb"))
+    monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "warehouse" / "w.sqlite"))
     folder = tmp_path / "inbox"
     folder.mkdir()
     return folder
@@ -361,7 +361,7 @@ def test_sigterm_ends_the_watcher_cleanly(inbox: Path) -> None:
 
 
 def test_a_csv_record_ends_in_silver_after_dbt_build(tmp_path: Path) -> None:
-    settings = Settings(warehouse_path=tmp_path / "w.duckdb", lake_path=tmp_path / "lake")
+    settings = Settings(warehouse_path=tmp_path / "w.sqlite")
     source = write(tmp_path / "mobile.csv", (
         "event_id,student_id,event_type,timestamp,course_id,chapter_id,metadata,context\n"
         'csv-1,s-1,page_view,2025-11-15T08:00:00Z,alg1,ch3,"{""scroll_depth"": 0.5}","{""platform"": ""ios""}"\n'

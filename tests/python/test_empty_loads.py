@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
-
-from ingest.warehouse.dbt_runner import run_dbt
 from ingest.load.loader import load_files
 from ingest.settings import Settings
+from ingest.warehouse.dbt_runner import run_dbt
+from ingest.warehouse.lake import connect
 
 EVENT = ('{"event_id":"e-%d","student_id":"s-1001","event_type":"login",'
          '"timestamp":"2025-11-15T08:%02d:00Z"}')
@@ -25,7 +24,7 @@ def build(settings: Settings, *args: str) -> None:
 
 
 def test_empty_files_load_and_every_later_build_passes(tmp_path: Path) -> None:
-    settings = Settings(warehouse_path=tmp_path / "warehouse" / "empty.duckdb", lake_path=tmp_path / "lake")
+    settings = Settings(warehouse_path=tmp_path / "warehouse" / "empty.sqlite")
     empty = tmp_path / "in" / "empty.jsonl"
     empty.parent.mkdir()
     empty.write_bytes(b"")
@@ -41,7 +40,7 @@ def test_empty_files_load_and_every_later_build_passes(tmp_path: Path) -> None:
     build(settings)
     build(settings, "--full-refresh")
 
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+    with connect(settings, read_only=True) as connection:
         assert connection.execute("select count(*) from silver.events_cleaned").fetchone() == (3,)
         assert connection.execute(
             "select source_file, rows from raw.loaded_files order by rows").fetchall() == [

@@ -15,14 +15,14 @@ from pathlib import Path
 import duckdb
 import pytest
 import sqlglot
+from bigquery_offline import fake_keyfile
 
 from ingest.cli import geoip as geoip_cli
+from ingest.errors import InputError
 from ingest.sample.catalog import IP_BLOCKS
-from bigquery_offline import fake_keyfile
 from ingest.settings import PROJECT_DIR, Settings
 from ingest.warehouse.dbt_runner import dbt_executable
 from ingest.warehouse.geoip import SEED_COLUMNS, import_ranges, text_key
-from ingest.errors import InputError
 
 SHIPPED_SEED = PROJECT_DIR / "seeds" / "ip_country_ranges.csv"
 DEMO_SOURCE = PROJECT_DIR / "seeds" / "demo" / "ip_country_ranges_source.csv"
@@ -256,7 +256,7 @@ def compiled_duckdb(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]
               f"{{{{ ip_country_lookup(\"select ip from (values {events}) as events (ip)\", 'ip', "
               "'ip_country_ranges') }}")
     tmp_path = tmp_path_factory.mktemp("dbt_duckdb")
-    sql = compile_inline(inline, tmp_path, target="dev", env={"WAREHOUSE_PATH": str(tmp_path / "unused.duckdb")})
+    sql = compile_inline(inline, tmp_path, target="dev", env={"WAREHOUSE_PATH": str(tmp_path / "unused.sqlite")})
     keys_sql, lookup_sql = sql.split(MARKER)
     return keys_sql, lookup_sql
 

@@ -7,7 +7,6 @@ import json
 import time
 
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
-
 from kafka_broker import KafkaBroker, broker_fixture
 
 kafka_broker = broker_fixture(scope="module")

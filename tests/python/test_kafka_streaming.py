@@ -16,16 +16,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pytest
-from confluent_kafka import Producer
-
 from api_events import valid_event
+from confluent_kafka import Producer
+from kafka_broker import KafkaBroker, broker_fixture
+
 from ingest.api.process import free_port
-from ingest.warehouse.dbt_runner import run_dbt
 from ingest.load.loader import load_files
 from ingest.settings import Settings
-from kafka_broker import KafkaBroker, broker_fixture
+from ingest.warehouse.dbt_runner import run_dbt
+from ingest.warehouse.lake import connect
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 TOPICS = ("clickstream", "video", "quiz")
@@ -168,11 +168,11 @@ def test_consumer_lag_is_exported(scenarios: dict[str, Scenario]) -> None:
 
 
 def test_silver_has_every_event_once(scenarios: dict[str, Scenario], tmp_path: Path) -> None:
-    settings = Settings(warehouse_path=tmp_path / "warehouse" / "stream.duckdb", lake_path=tmp_path / "lake")
+    settings = Settings(warehouse_path=tmp_path / "warehouse" / "stream.sqlite")
     load_files([str(scenarios[name].zone / "kafka") for name in SCENARIOS], settings, show_progress=False)
     done = run_dbt(["build", "--exclude", "test_type:unit", "--quiet"], settings, capture=True)
     assert done.returncode == 0, done.stdout[-3000:]
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as warehouse:
+    with connect(settings, read_only=True) as warehouse:
         cleaned = Counter(row[0] for row in warehouse.execute("select event_id from silver.events_cleaned").fetchall())
     produced = [event_id for name in SCENARIOS for event_id in scenarios[name].ids]
     assert [event_id for event_id in produced if cleaned[event_id] != 1] == []

@@ -5,19 +5,19 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from ingest.cli import main
-from ingest.load.loader import load_files
 from ingest.errors import InputError
+from ingest.load.loader import load_files
 from ingest.settings import Settings
+from ingest.warehouse.lake import connect
 
 EVENT = '{"event_id":"e1","student_id":"s-1","event_type":"login","timestamp":"2025-11-15T08:00:00Z"}'
 
 
 def rows(settings: Settings, sql: str) -> list[tuple]:
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+    with connect(settings, read_only=True) as connection:
         return connection.execute(sql).fetchall()
 
 
@@ -99,7 +99,7 @@ def test_a_missing_path_is_a_clear_error(tmp_path: Path, settings: Settings) -> 
 def test_the_command_line_reports_a_missing_path_without_a_traceback(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "w.duckdb"))
+    monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "w.sqlite"))
 
     code = main(["files", str(tmp_path / "nowhere.jsonl")])
 

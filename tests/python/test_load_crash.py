@@ -19,11 +19,11 @@ import time
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from ingest.sample.generate import GenerateConfig, generate
 from ingest.settings import Settings
+from ingest.warehouse.lake import connect
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 PACKAGE = "student_behavior_raw"
@@ -73,7 +73,7 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_sigkill_at_every_step_loses_nothing_and_doubles_nothing(sample: Path, tmp_path: Path) -> None:
-    settings = Settings(warehouse_path=tmp_path / "warehouse" / "crash.duckdb")
+    settings = Settings(warehouse_path=tmp_path / "warehouse" / "crash.sqlite")
     working = settings.pipelines_dir / PACKAGE
     files = sorted(p for p in sample.rglob("*.jsonl.gz"))
     expected = {str(p.resolve()): _line_count(p) for p in files}
@@ -87,7 +87,7 @@ def test_sigkill_at_every_step_loses_nothing_and_doubles_nothing(sample: Path, t
     output, _ = final.communicate(timeout=300)
     assert final.returncode == 0, output
 
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+    with connect(settings, read_only=True) as connection:
         per_file = dict(connection.execute(
             "select source_file, count(*) from raw.events group by source_file").fetchall())
         doubled = connection.execute(

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
-import duckdb
 import pytest
 
 from ingest.cli import main
 from ingest.errors import ObjectNotFoundError, RawZoneError
 from ingest.settings import Settings
+from ingest.warehouse.lake import connect
 from ingest.zone.raw_zone import LocalRawZone, S3RawZone, open_raw_zone
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -235,7 +235,7 @@ def test_the_zone_comes_from_raw_zone_url_or_defaults_to_data_raw_zone(
 def test_files_from_raw_zone_loads_a_local_area(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("RAW_ZONE_URL", str(tmp_path / "zone"))
-    monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "w.duckdb"))
+    monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "w.sqlite"))
     zone = open_raw_zone(Settings.from_env().raw_zone_url)
     zone.write_object("api/date=2026-11-25/part-1.jsonl", (EVENT + "\n").encode())
     zone.append("api/date=2026-11-25/part-2.jsonl.open", (EVENT + "\n").encode())  # still being written
@@ -291,7 +291,7 @@ def test_ingest_files_loads_s3_objects_once(
     zone.write_object("api/date=2026-11-26/copy.jsonl", f"{EVENT}\n{{broken\n".encode())  # same content as part-1
     zone.write_object("api/date=2026-11-26/README.txt", b"not events")
     zone.write_object("other/part-9.jsonl", (EVENT + "\n").encode())
-    warehouse = tmp_path / "wh" / "w.duckdb"
+    warehouse = tmp_path / "wh" / "w.sqlite"
     monkeypatch.setenv("WAREHOUSE_PATH", str(warehouse))
 
     assert main(["files", "-q", f"{s3_env}/api"]) == 0
@@ -299,7 +299,7 @@ def test_ingest_files_loads_s3_objects_once(
 
     assert "loaded 3 lines from 2 files" in first
     assert "skipped 1 file(s) whose content was loaded before" in first
-    with duckdb.connect(str(warehouse), read_only=True) as db:
+    with connect(Settings(warehouse_path=warehouse), read_only=True) as db:
         landed = db.execute("select source_file, line_number, raw_line from raw.events order by 1, 2").fetchall()
         files = db.execute("select source_file, rows from raw.loaded_files order by 1").fetchall()
     assert landed == [(f"{s3_env}/api/date=2026-11-25/part-1.jsonl", 1, EVENT),
@@ -313,7 +313,7 @@ def test_ingest_files_loads_s3_objects_once(
     assert main(["files", "-q", "--from-raw-zone", "api"]) == 0
     again = capsys.readouterr().out
     assert "skipped 3 file(s) whose content was loaded before" in again and "nothing new to load" in again
-    with duckdb.connect(str(warehouse), read_only=True) as db:
+    with connect(Settings(warehouse_path=warehouse), read_only=True) as db:
         assert db.execute("select count(*) from raw.events").fetchone() == (3,)
 
     # A single object by its URL works too.
@@ -324,7 +324,7 @@ def test_ingest_files_loads_s3_objects_once(
 def test_s3_problems_are_one_line_errors_that_say_what_to_set(
         s3_env: str, s3_server: S3Server, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
         tmp_path: Path) -> None:
-    monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "w.duckdb"))
+    monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "w.sqlite"))
 
     assert "no such object or prefix" in _error_of(["files", f"{s3_env}/nothing-here"], capsys)
     _s3_zone(s3_env).write_object("notes.txt", b"hello")
@@ -371,6 +371,7 @@ def test_the_api_writes_its_raw_zone_on_s3(s3_env: str, tmp_path: Path) -> None:
     import http.client
 
     from api_events import invalid_events, valid_event
+
     from ingest.api.process import ApiProcess
 
     api = ApiProcess(raw_zone=s3_env, keys_file=tmp_path / "keys.json")

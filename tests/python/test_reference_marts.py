@@ -22,7 +22,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import orjson
 import pytest
 
@@ -32,10 +31,12 @@ import reference_marts as marts  # noqa: E402
 import reference_model as ref  # noqa: E402
 from corpus_files import write_lines  # noqa: E402
 from row_diff import Row, Tolerance, assert_same_rows, row_differences  # noqa: E402
-from ingest.sample.generate import GenerateConfig, generate  # noqa: E402
-from ingest.load.loader import load_files  # noqa: E402
-from ingest.settings import Settings  # noqa: E402
 from test_reference_model import edge_lines  # noqa: E402
+
+from ingest.load.loader import load_files  # noqa: E402
+from ingest.sample.generate import GenerateConfig, generate  # noqa: E402
+from ingest.settings import Settings  # noqa: E402
+from ingest.warehouse.lake import connect
 
 PROJECT = Path(__file__).resolve().parents[2]
 DBT = PROJECT / ".venv" / "bin" / "dbt"
@@ -179,7 +180,7 @@ class Built:
 
 
 def _read_raw(warehouse: Path) -> list[ref.RawRecord]:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(Settings(warehouse_path=warehouse), read_only=True) as con:
         rows = con.sql("select raw_line, source_file, line_number, epoch_us(loaded_at) from raw.events").fetchall()
     return [ref.RawRecord(raw_line=line, source_file=source, line_number=number,
                           loaded_at=EPOCH + timedelta(microseconds=loaded_us))
@@ -187,8 +188,7 @@ def _read_raw(warehouse: Path) -> list[ref.RawRecord]:
 
 
 def _start_dbt(base: Path, warehouse: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "WAREHOUSE_PATH": str(warehouse), "DBT_PROFILES_DIR": str(PROJECT / "profiles"),
-           "LAKE_PATH": str(base / "lake")}
+    env = {**os.environ, "WAREHOUSE_PATH": str(warehouse), "DBT_PROFILES_DIR": str(PROJECT / "profiles")}
     env.pop("STUDENT_HASH_SALT", None)
     command = [str(DBT), "build", "--fail-fast", "--target-path", str(base / "target"),
                "--log-path", str(base / "logs")]
@@ -204,7 +204,7 @@ def _load_sample(base: Path, today: date) -> Path:
     write_lines(raw / "edge" / "edge_b.jsonl", edge_b)
     write_lines(raw / "edge" / "mart_edges.jsonl", mart_edge_lines(today))
     write_lines(base / "late" / "aaa_late.jsonl", late)
-    warehouse = base / "w.duckdb"
+    warehouse = base / "w.sqlite"
     settings = Settings(warehouse_path=warehouse)
     load_files([str(raw)], settings, show_progress=False)
     load_files([str(base / "late")], settings, show_progress=False)
@@ -213,7 +213,7 @@ def _load_sample(base: Path, today: date) -> Path:
 
 def _load_windows(base: Path, today: date) -> Path:
     write_lines(base / "raw" / "windows.jsonl", window_lines(today - timedelta(days=1)))
-    warehouse = base / "w.duckdb"
+    warehouse = base / "w.sqlite"
     load_files([str(base / "raw")], Settings(warehouse_path=warehouse), show_progress=False)
     return warehouse
 
@@ -247,7 +247,7 @@ def windows(_builds: dict[str, Built]) -> Built:
 
 
 def _query(built: Built, sql: str) -> list[Row]:
-    with duckdb.connect(str(built.warehouse), read_only=True) as con:
+    with connect(Settings(warehouse_path=built.warehouse), read_only=True) as con:
         return con.sql(sql).fetchall()
 
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import orjson
 import pytest
 
@@ -25,9 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import reference_model as ref  # noqa: E402
 from corpus_files import write_lines  # noqa: E402
 from row_diff import Row, Tolerance, assert_same_rows, row_differences  # noqa: E402
-from ingest.sample.generate import GenerateConfig, generate  # noqa: E402
+
 from ingest.load.loader import load_files  # noqa: E402
+from ingest.sample.generate import GenerateConfig, generate  # noqa: E402
 from ingest.settings import Settings  # noqa: E402
+from ingest.warehouse.lake import connect
 
 PROJECT = Path(__file__).resolve().parents[2]
 DBT = PROJECT / ".venv" / "bin" / "dbt"
@@ -171,8 +172,7 @@ class Built:
 
 
 def _run_dbt(base: Path, warehouse: Path) -> None:
-    env = {**os.environ, "WAREHOUSE_PATH": str(warehouse), "DBT_PROFILES_DIR": str(PROJECT / "profiles"),
-           "LAKE_PATH": str(base / "lake")}
+    env = {**os.environ, "WAREHOUSE_PATH": str(warehouse), "DBT_PROFILES_DIR": str(PROJECT / "profiles")}
     env.pop("STUDENT_HASH_SALT", None)
     command = [str(DBT), "build", "--fail-fast", "--target-path", str(base / "target"),
                "--log-path", str(base / "logs")]
@@ -182,7 +182,7 @@ def _run_dbt(base: Path, warehouse: Path) -> None:
 
 
 def _read_raw(warehouse: Path) -> list[ref.RawRecord]:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(Settings(warehouse_path=warehouse), read_only=True) as con:
         rows = con.sql("select raw_line, source_file, line_number, epoch_us(loaded_at) from raw.events").fetchall()
     return [ref.RawRecord(raw_line=line, source_file=source, line_number=number,
                           loaded_at=EPOCH + timedelta(microseconds=loaded_us))
@@ -200,7 +200,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     write_lines(raw / "edge" / "edge_b.jsonl", edge_b)
     write_lines(raw / "edge" / PROBE_FILE, probe_lines(start))
     write_lines(base / "late" / "aaa_late.jsonl", late)
-    warehouse = base / "w.duckdb"
+    warehouse = base / "w.sqlite"
     settings = Settings(warehouse_path=warehouse)
     load_files([str(raw)], settings, show_progress=False)
     load_files([str(base / "late")], settings, show_progress=False)
@@ -210,7 +210,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
 
 
 def _query(built: Built, sql: str) -> list[Row]:
-    with duckdb.connect(str(built.warehouse), read_only=True) as con:
+    with connect(Settings(warehouse_path=built.warehouse), read_only=True) as con:
         return con.sql(sql).fetchall()
 
 

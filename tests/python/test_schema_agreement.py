@@ -26,17 +26,17 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from ingest.warehouse.dbt_runner import run_dbt
 from ingest.contract.edge_validation import validate_event, validate_line
-from ingest.load.loader import load_files
 from ingest.contract.schemas import REJECTION_REASONS
 from ingest.contract.schemas.build import EXTRA_UPPERCASE, read_aliases
+from ingest.load.loader import load_files
 from ingest.settings import Settings
+from ingest.warehouse.dbt_runner import run_dbt
+from ingest.warehouse.lake import connect
 
 # Hypothesis draws BATCHES examples of BATCH_SIZE lines each: one line per example would
 # cost ~6 ms of Hypothesis bookkeeping per line, and lines within a batch differ more.
@@ -536,7 +536,7 @@ def build_validated(settings: Settings) -> None:
 
 
 def warehouse_verdicts(settings: Settings, corpus: Path) -> dict[int, str]:
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+    with connect(settings, read_only=True) as connection:
         rows = connection.execute(
             "select line_number, record_status, rejection_reason from intermediate.int_events__validated "
             "where source_file = ?", [str(corpus.resolve())]).fetchall()
@@ -561,7 +561,7 @@ def judged(tmp_path_factory: pytest.TempPathFactory) -> JudgedCorpus:
     corpus.parent.mkdir()
     corpus.write_bytes(b"\n".join(case.line for case in cases) + b"\n")
 
-    settings = Settings(warehouse_path=base / "agreement.duckdb", lake_path=base / "lake")
+    settings = Settings(warehouse_path=base / "agreement.sqlite")
     load_files([str(corpus)], settings, show_progress=False)
     build_validated(settings)
     verdicts = warehouse_verdicts(settings, corpus)
@@ -635,7 +635,7 @@ def test_out_of_range_numbers_are_rejected_alike_and_never_fail_the_build(judged
     done = run_dbt(["run", "--quiet", "--select", "stg_raw__events", "int_events__validated"],
                    judged.settings, capture=True)
     assert done.returncode == 0, done.stdout[-2000:]
-    with duckdb.connect(str(judged.settings.warehouse_path), read_only=True) as warehouse:
+    with connect(judged.settings, read_only=True) as warehouse:
         reasons = warehouse.execute("select rejection_reason from intermediate.int_events__validated "
                                     "where event_id like 'poison-%' order by event_id").fetchall()
     assert reasons == [("bad_metadata",), ("bad_metadata",)]

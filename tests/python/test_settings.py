@@ -17,14 +17,16 @@ from ingest.settings import PROJECT_DIR, ApiSettings, Settings
 
 def test_defaults_when_nothing_is_set() -> None:
     settings = Settings.from_env({})
-    assert settings == Settings(warehouse_path=Path("warehouse/student_behavior.duckdb"))
-    assert (settings.lake_path, settings.raw_zone_url, settings.kafka_bootstrap, settings.api_keys_file) == (
-        Path("data/lake"), "data/raw_zone", "127.0.0.1:9092", Path("data/api/keys.json"))
+    assert settings == Settings(warehouse_path=Path("warehouse/student_behavior.sqlite"))
+    assert (settings.warehouse_catalog, settings.warehouse_data_path, settings.raw_zone_url, settings.kafka_bootstrap,
+            settings.api_keys_file, settings.snapshot_retention_days) == (
+        None, None, "data/raw_zone", "127.0.0.1:9092", Path("data/api/keys.json"), 7.0)
     assert settings.api == ApiSettings()
 
 
 def test_every_variable_is_read() -> None:
-    environ = {"WAREHOUSE_PATH": "/w/x.duckdb", "LAKE_PATH": "/lake", "RAW_ZONE_URL": "s3://b/p",
+    environ = {"WAREHOUSE_PATH": "/w/x.sqlite", "WAREHOUSE_CATALOG": "postgres:dbname=w", "WAREHOUSE_DATA_PATH": "s3://d",
+               "DUCKDB_EXTENSION_DIR": "/ext", "WAREHOUSE_SNAPSHOT_RETENTION_DAYS": "2", "RAW_ZONE_URL": "s3://b/p",
                "KAFKA_BOOTSTRAP": "k:9", "API_KEYS_FILE": "/k.json", "API_MAX_EVENTS": "1e3",
                "API_MAX_BODY_BYTES": "10", "API_RATE_LIMIT": "1.5", "API_RATE_BURST": "3", "API_ROTATE_BYTES": "7",
                "API_ROTATE_SECONDS": "8", "API_SINK": "kafka", "KAFKA_TOPIC_PREFIX": "t-", "API_HEADER_TIMEOUT": "1",
@@ -32,7 +34,8 @@ def test_every_variable_is_read() -> None:
                "API_METRICS_HOST": "0.0.0.0", "API_METRICS_PORT": "9100"}
     settings = Settings.from_env(environ)
     assert settings == Settings(
-        warehouse_path=Path("/w/x.duckdb"), lake_path=Path("/lake"), raw_zone_url="s3://b/p", kafka_bootstrap="k:9",
+        warehouse_path=Path("/w/x.sqlite"), warehouse_catalog="postgres:dbname=w", warehouse_data_path="s3://d",
+        extension_dir=Path("/ext"), snapshot_retention_days=2, raw_zone_url="s3://b/p", kafka_bootstrap="k:9",
         api_keys_file=Path("/k.json"),
         api=ApiSettings(max_events=1000, max_body_bytes=10, rate_limit_per_second=1.5, rate_limit_burst=3,
                         rotate_bytes=7, rotate_seconds=8, sink="kafka", kafka_topic_prefix="t-",

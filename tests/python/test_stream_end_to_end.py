@@ -12,11 +12,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
-
 from api_events import valid_event
-from ingest.api.process import ApiProcess
 from kafka_broker import KafkaBroker, broker_fixture
+
+from ingest.api.process import ApiProcess
+from ingest.settings import Settings
+from ingest.warehouse.lake import connect
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 PREFIX = "e2e-"
@@ -58,8 +59,8 @@ def test_api_to_kafka_to_the_realtime_mart(kafka_broker: KafkaBroker, tmp_path: 
     # Nothing accepted went to the raw zone's api area: Kafka is the sink.
     assert not list((tmp_path / "api-zone").glob("api/**/*.jsonl"))
 
-    warehouse = tmp_path / "warehouse" / "stream.duckdb"
-    env = {**os.environ, "WAREHOUSE_PATH": str(warehouse), "LAKE_PATH": str(tmp_path / "lake")}
+    warehouse = tmp_path / "warehouse" / "stream.sqlite"
+    env = {**os.environ, "WAREHOUSE_PATH": str(warehouse)}
     stream = subprocess.run(
         [sys.executable, "-m", "ingest", "stream", "--bootstrap", kafka_broker.bootstrap, "--topics", ",".join(TOPICS),
          "--group", "e2e", "--raw-zone", str(tmp_path / "stream-zone"), "--interval", "8", "--cycles", "2"],
@@ -67,7 +68,7 @@ def test_api_to_kafka_to_the_realtime_mart(kafka_broker: KafkaBroker, tmp_path: 
     assert stream.returncode == 0, stream.stderr[-3000:]
     assert "freshness p50" in stream.stderr, stream.stderr[-3000:]
 
-    with duckdb.connect(str(warehouse), read_only=True) as db:
+    with connect(Settings(warehouse_path=warehouse), read_only=True) as db:
         cleaned = [row[0] for row in db.execute("select event_id from silver.events_cleaned").fetchall()]
         counted = db.execute("select sum(events_count) from gold.course_activity_realtime").fetchall()[0][0]
         kinds = dict(db.execute("select event_type, count(*) from silver.events_cleaned group by 1").fetchall())

@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from pathlib import Path
 
-import duckdb
 import pytest
-
-from ingest.warehouse.dbt_runner import run_dbt
-from ingest.settings import Settings
-from ingest.warehouse.student_hash_salt import DEMO_SALT
 from small_dbt_runs import dbt_build, latest_write, loaded_warehouse, output
+
+from ingest.settings import Settings
+from ingest.warehouse.dbt_runner import run_dbt
+from ingest.warehouse.lake import connect
+from ingest.warehouse.student_hash_salt import DEMO_SALT
+from warehouses import copy_warehouse
 
 # 40 characters, with the two that break naive quoting in SQL and in JSON.
 REAL_SALT = "salt'with\\backslash-0123456789abcdefghij"
@@ -25,7 +25,7 @@ OTHER_SALT = "another-real-salt-of-forty-characters-42"
 
 @pytest.fixture(scope="module")
 def salted(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder whose warehouse.duckdb was built once under REAL_SALT (build output in build.txt)."""
+    """A folder whose warehouse.sqlite was built once under REAL_SALT (build output in build.txt)."""
     folder = tmp_path_factory.mktemp("salted")
     warehouse = loaded_warehouse(folder)
     built = dbt_build(folder, warehouse, salt=REAL_SALT)
@@ -35,7 +35,7 @@ def salted(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def student_hashes(warehouse: Path) -> tuple[set[str], set[str]]:
     """The student_hash values of silver.events_cleaned, and each raw student_id of raw.events."""
-    with duckdb.connect(str(warehouse), read_only=True) as connection:
+    with connect(Settings(warehouse_path=warehouse), read_only=True) as connection:
         hashes = {h for (h,) in connection.execute("select distinct student_hash from silver.events_cleaned").fetchall()}
         ids = {i for (i,) in connection.execute(
             "select distinct json_extract_string(raw_line, '$.student_id') from raw.events where json_valid(raw_line)"
@@ -50,15 +50,16 @@ def contract_hashes(student_ids: set[str], salt: str) -> set[str]:
 def test_a_real_salt_with_a_quote_and_a_backslash_builds_and_hashes_as_the_contract_says(salted: Path) -> None:
     build = (salted / "build.txt").read_text()
     assert build.startswith("exit 0"), build[-5000:]
-    hashes, student_ids = student_hashes(salted / "warehouse.duckdb")
+    hashes, student_ids = student_hashes(salted / "warehouse.sqlite")
     assert hashes and hashes <= contract_hashes(student_ids, REAL_SALT)
 
 
 def test_the_salt_is_written_in_no_artifact_log_lake_file_or_table(salted: Path) -> None:
     # As typed, as a SQL literal would double its quote, as JSON would escape its backslash.
     spellings = {REAL_SALT, REAL_SALT.replace("'", "''"), json.dumps(REAL_SALT)[1:-1]}
-    files = [path for folder in ("target", "logs", "lake") for path in (salted / folder).rglob("*") if path.is_file()]
-    files += [salted / "warehouse.duckdb", salted / "build.txt"]
+    files = [path for folder in ("target", "logs", "warehouse.sqlite.files") for path in (salted / folder).rglob("*")
+             if path.is_file()]
+    files += [salted / "warehouse.sqlite", salted / "build.txt"]
     assert len(files) > 20
     leaks = [(str(path), spelling) for path in files for spelling in spellings
              if spelling.encode() in path.read_bytes()]
@@ -66,8 +67,8 @@ def test_the_salt_is_written_in_no_artifact_log_lake_file_or_table(salted: Path)
 
 
 def test_a_changed_salt_stops_the_build_until_a_full_refresh(salted: Path, tmp_path: Path) -> None:
-    warehouse = tmp_path / "warehouse.duckdb"
-    shutil.copy(salted / "warehouse.duckdb", warehouse)
+    warehouse = tmp_path / "warehouse.sqlite"
+    copy_warehouse(salted / "warehouse.sqlite", warehouse)
     written_before = latest_write(warehouse)
 
     changed = dbt_build(tmp_path, warehouse, salt=OTHER_SALT)
@@ -90,9 +91,9 @@ def test_a_changed_salt_stops_the_build_until_a_full_refresh(salted: Path, tmp_p
 def test_an_unfinished_full_refresh_under_a_new_salt_keeps_ordinary_runs_stopped(salted: Path, tmp_path: Path) -> None:
     """A full refresh marks the fingerprint `rebuilding` on-run-start and `complete` only once
     every model is built; one that died in between leaves hashes of two salts behind."""
-    warehouse = tmp_path / "warehouse.duckdb"
-    shutil.copy(salted / "warehouse.duckdb", warehouse)
-    with duckdb.connect(str(warehouse)) as connection:
+    warehouse = tmp_path / "warehouse.sqlite"
+    copy_warehouse(salted / "warehouse.sqlite", warehouse)
+    with connect(Settings(warehouse_path=warehouse)) as connection:
         connection.execute("update ops.student_hash_salt_fingerprint set state = 'rebuilding'")
 
     refused = dbt_build(tmp_path, warehouse, "-s", "events_cleaned", salt=REAL_SALT)
@@ -103,7 +104,7 @@ def test_an_unfinished_full_refresh_under_a_new_salt_keeps_ordinary_runs_stopped
 
 def test_a_salt_shorter_than_32_characters_is_refused(salted: Path, tmp_path: Path) -> None:
     for salt in ("x", REAL_SALT[:31]):
-        refused = dbt_build(tmp_path, salted / "warehouse.duckdb", salt=salt)
+        refused = dbt_build(tmp_path, salted / "warehouse.sqlite", salt=salt)
 
         assert refused.returncode == 1, output(refused)[-3000:]
         assert f"The student hash salt has {len(salt)} characters, fewer than 32" in output(refused)
@@ -115,7 +116,7 @@ def test_the_demo_salt_warns_on_every_run_in_dbt_and_in_the_ingest_cli(
     monkeypatch.delenv("STUDENT_HASH_SALT", raising=False)
     monkeypatch.delenv("DBT_PRODUCTION", raising=False)
     monkeypatch.delenv("DBT_TARGET", raising=False)
-    settings = Settings(warehouse_path=loaded_warehouse(tmp_path), lake_path=tmp_path / "lake")
+    settings = Settings(warehouse_path=loaded_warehouse(tmp_path))
     log_path = ["--log-path", str(tmp_path / "logs"), "--target-path", str(tmp_path / "target")]
 
     runs = [run_dbt(["seed", *log_path], settings, capture=True),
@@ -129,8 +130,8 @@ def test_the_demo_salt_warns_on_every_run_in_dbt_and_in_the_ingest_cli(
 
 
 def test_a_production_target_refuses_the_demo_salt(salted: Path, tmp_path: Path) -> None:
-    runs = [dbt_build(tmp_path, salted / "warehouse.duckdb", env={"DBT_PRODUCTION": "true"}),
-            dbt_build(tmp_path, salted / "warehouse.duckdb", "--vars", "{production: true}", salt=DEMO_SALT)]
+    runs = [dbt_build(tmp_path, salted / "warehouse.sqlite", env={"DBT_PRODUCTION": "true"}),
+            dbt_build(tmp_path, salted / "warehouse.sqlite", "--vars", "{production: true}", salt=DEMO_SALT)]
 
     for refused in runs:
         assert refused.returncode == 1, output(refused)[-3000:]
