@@ -8,11 +8,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DBT_PROFILES_DIR := $(CURDIR)/profiles
-export WAREHOUSE_PATH ?= warehouse/student_behavior.duckdb
+export WAREHOUSE_PATH ?= warehouse/student_behavior.sqlite
+export DUCKDB_EXTENSION_DIR ?= $(CURDIR)/.duckdb/extensions
 DBT := $(BIN)/dbt
 TEST_DATA := data/test_sample
-TEST_WAREHOUSE := warehouse/test.duckdb
-TEST_LAKE := data/test_lake
+TEST_WAREHOUSE := warehouse/test.sqlite
 
 .PHONY: help setup run test test-python test-dbt lint docs bench bench-api bench-freshness clean
 EVENTS ?= 10000000
@@ -23,6 +23,8 @@ help: ## list the targets
 $(STAMP): requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@# DuckDB's extensions (ducklake, sqlite, postgres, httpfs) from their PyPI wheels, offline
+	$(BIN)/python -c "from ingest.settings import Settings; from ingest.warehouse.lake import install_extensions; install_extensions(Settings.from_env().extension_dir)"
 	@touch $(STAMP)
 
 setup: $(STAMP) ## create .venv from the pinned requirements (fast when nothing changed)
@@ -39,10 +41,10 @@ test-python: setup ## pytest for ingest (loads, rejections, reconciliation)
 	$(BIN)/python -m pytest tests/python
 
 test-dbt: setup ## dbt build (models, data tests, unit tests) on a small generated sample
-	rm -rf $(TEST_DATA) $(TEST_WAREHOUSE) $(TEST_LAKE)
+	rm -rf $(TEST_DATA) $(TEST_WAREHOUSE)*
 	$(BIN)/python -m ingest generate --students 150 --days 7 --seed 7 --out $(TEST_DATA)
 	WAREHOUSE_PATH=$(TEST_WAREHOUSE) $(BIN)/python -m ingest files $(TEST_DATA)
-	WAREHOUSE_PATH=$(TEST_WAREHOUSE) LAKE_PATH=$(TEST_LAKE) $(DBT) build --fail-fast
+	WAREHOUSE_PATH=$(TEST_WAREHOUSE) $(DBT) build --fail-fast
 
 lint: setup ## sqlfluff on models, tests and analyses; ruff and mypy on ingest/ (settings in pyproject.toml)
 	WAREHOUSE_PATH=$(TEST_WAREHOUSE) $(BIN)/sqlfluff lint models tests/singular analyses
@@ -81,3 +83,14 @@ kafka-up: ## fetch (once) and start a single-node Kafka broker (KRaft) on 127.0.
 
 kafka-down: ## stop the Kafka broker of kafka-up (its data stays in .tools/kafka/data)
 	scripts/kafka/kafka.sh stop
+
+.PHONY: postgres-up postgres-down maintain
+postgres-up: ## start a local PostgreSQL (Debian's) on 127.0.0.1:5433 (PG_PORT) for a DuckLake catalog shared by writers
+	scripts/postgres.sh start
+	@echo "use it: export WAREHOUSE_CATALOG='$$(scripts/postgres.sh url)' WAREHOUSE_DATA_PATH=$(CURDIR)/warehouse/shared.files"
+
+postgres-down: ## stop the PostgreSQL of postgres-up (its data stays in .tools/postgres/data)
+	scripts/postgres.sh stop
+
+maintain: setup ## compact the warehouse's small files, expire old snapshots, delete unreferenced files
+	$(BIN)/python -m ingest maintain
