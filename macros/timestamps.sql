@@ -16,12 +16,16 @@
 {%- endmacro %}
 
 {% macro duckdb__parse_event_timestamp(text) -%}
-    {#- A naive time is read as UTC, whatever the session's time zone. -#}
+    {#- A naive time is read as UTC, whatever the session's time zone. DuckDB 1.5 does not
+        read a time without seconds that has an offset (`2025-11-15T08:31Z`), so seconds
+        are added where the 17th character is not the `:` before them. -#}
+    {%- set with_seconds = "case when substr(" ~ text ~ ", 17, 1) = ':' then " ~ text
+        ~ " else concat(left(" ~ text ~ ", 16), ':00', substr(" ~ text ~ ", 17)) end" -%}
     case
         when not {{ regex_full_match(text, iso_timestamp_pattern()) }} then null
         when regexp_matches({{ text }}, '([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)$')
-            then try_cast(replace(upper({{ text }}), ',', '.') as timestamptz)
-        else timezone('UTC', try_cast(replace(upper({{ text }}), ',', '.') as timestamp))
+            then try_cast(replace(upper({{ with_seconds }}), ',', '.') as timestamptz)
+        else timezone('UTC', try_cast(replace(upper({{ with_seconds }}), ',', '.') as timestamp))
     end
 {%- endmacro %}
 

@@ -7,7 +7,8 @@
 #                                   the role and database, wait until it answers
 #   scripts/postgres.sh stop        fast shutdown (SIGINT), immediate after $PG_STOP_TIMEOUT s
 #   scripts/postgres.sh status      exit 0 when the server of $PG_DATA_DIR runs and answers
-#   scripts/postgres.sh url         print the DuckLake catalog string for WAREHOUSE_CATALOG
+#   scripts/postgres.sh url [DB]    print the DuckLake catalog string for WAREHOUSE_CATALOG (database DB)
+#   scripts/postgres.sh createdb DB another database owned by the role (one per DuckLake; no-op if it exists)
 #   scripts/postgres.sh psql [ARGS] psql into the database
 #
 # Environment (defaults are for local development only; the server listens on loopback only):
@@ -137,7 +138,14 @@ cmd_status() {
 }
 
 cmd_url() {
-    echo "postgres:dbname=$DATABASE host=127.0.0.1 port=$PORT user=$USER_NAME password=$PASSWORD"
+    echo "postgres:dbname=${1:-$DATABASE} host=127.0.0.1 port=$PORT user=$USER_NAME password=$PASSWORD"
+}
+
+cmd_createdb() {
+    [[ ${1:-} =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || { echo "usage: $0 createdb NAME (letters, digits, _)" >&2; return 2; }
+    if [[ -z $(psql_admin -tA -c "select 1 from pg_database where datname = '$1'") ]]; then
+        psql_admin -c "create database \"$1\" owner \"$USER_NAME\""
+    fi
 }
 
 case ${1:-} in
@@ -145,7 +153,8 @@ case ${1:-} in
     start) cmd_start ;;
     stop) cmd_stop ;;
     status) cmd_status ;;
-    url) cmd_url ;;
+    url) shift; cmd_url "$@" ;;
+    createdb) shift; cmd_createdb "$@" ;;
     psql) shift; PGPASSWORD=$PASSWORD "$(bin_dir)/psql" -X -h 127.0.0.1 -p "$PORT" -U "$USER_NAME" -d "$DATABASE" "$@" ;;
-    *) echo "usage: $0 install|start|stop|status|url|psql [ARGS]" >&2; exit 2 ;;
+    *) echo "usage: $0 install|start|stop|status|url [DB]|createdb DB|psql [ARGS]" >&2; exit 2 ;;
 esac

@@ -11,6 +11,7 @@ from pathlib import Path
 from ingest.output import Progress, say
 from ingest.settings import PROJECT_DIR, Settings
 from ingest.warehouse.lake import install_extensions, location
+from ingest.warehouse.writer import child_environment
 from ingest.warehouse.student_hash_salt import DEMO_SALT_WARNING, uses_demo_salt
 
 
@@ -31,7 +32,7 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
     # The profile's target for the warehouse's catalog, unless one is asked for (bigquery).
     env.setdefault("DBT_TARGET", "dev" if lake.is_embedded else "postgres")
     env.setdefault("DBT_PROFILES_DIR", str(PROJECT_DIR / "profiles"))
-    return env
+    return child_environment(env)
 
 
 def run_dbt(args: list[str], settings: Settings, capture: bool = False) -> subprocess.CompletedProcess[str]:

@@ -1,0 +1,61 @@
+"""A real PostgreSQL server for tests (the DuckLake catalog that takes several writers), run by
+scripts/postgres.sh on a free loopback port with its own data folder; stopped afterwards.
+
+    from postgres_server import postgres_fixture
+
+    postgres = postgres_fixture()          # a module-scoped fixture
+
+    def test_something(postgres):
+        settings = Settings(warehouse_path=..., warehouse_catalog=postgres.catalog("lake_a"), ...)
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from ingest.api.process import free_port
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+SCRIPT = PROJECT_DIR / "scripts" / "postgres.sh"
+
+
+class PostgresServer:
+    def __init__(self, data_dir: Path) -> None:
+        self.port = free_port()
+        self.env = {**os.environ, "PG_PORT": str(self.port), "PG_DATA_DIR": str(data_dir)}
+
+    def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(SCRIPT), *args], env=self.env, capture_output=True, text=True, timeout=180)
+
+    def start(self) -> PostgresServer:
+        started = self._run("start")
+        if started.returncode != 0:
+            raise RuntimeError(f"postgres did not start:\n{started.stdout}{started.stderr}")
+        return self
+
+    def stop(self) -> None:
+        self._run("stop")
+
+    def catalog(self, database: str) -> str:
+        """DuckLake's catalog string (WAREHOUSE_CATALOG) for a database of its own on this server."""
+        created = self._run("createdb", database)
+        if created.returncode != 0:
+            raise RuntimeError(created.stderr)
+        return self._run("url", database).stdout.strip()
+
+
+def postgres_fixture(scope: str = "module") -> Callable[..., Iterator[PostgresServer]]:
+    @pytest.fixture(scope=scope)  # type: ignore[misc]
+    def _postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+        server = PostgresServer(tmp_path_factory.mktemp("postgres") / "data").start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+    return _postgres
