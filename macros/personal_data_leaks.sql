@@ -76,3 +76,22 @@
 {% macro duckdb__text_blob(texts) -%}
     concat_ws(chr(31), {{ texts | join(', ') }})
 {%- endmacro %}
+
+{#- The value of `key_pattern` (a regex, case-insensitive) in text that may not be valid JSON
+    (single quotes, truncated, `key=value`): the characters after the key up to a quote,
+    comma, bracket or space; '' when there is none. Quotes are spelled \x22 and \x27 so the
+    pattern fits any SQL string literal. -#}
+{% macro loose_json_value(text, key_pattern) -%}
+    {%- set pattern -%}
+        (?i)(?:^|[^[:alnum:]_])[\x22\x27]?(?:{{ key_pattern }})[\x22\x27]?[[:space:]]*[:=][[:space:]]*[\x22\x27]?([^\x22\x27,}\]\[[:space:]]+)
+    {%- endset -%}
+    {{ return(adapter.dispatch('loose_json_value')(text, pattern)) }}
+{%- endmacro %}
+
+{% macro default__loose_json_value(text, pattern) -%}
+    coalesce(regexp_extract({{ text }}, r'{{ pattern }}'), '')
+{%- endmacro %}
+
+{% macro duckdb__loose_json_value(text, pattern) -%}
+    regexp_extract({{ text }}, '{{ pattern }}', 1)
+{%- endmacro %}
