@@ -1,80 +1,81 @@
 {#- Helpers of tests/singular/assert_no_raw_personal_data_outside_raw.sql. -#}
 
-{#- The text columns of a relation, each as text (JSON as its JSON text), leaving out the
-    digests of the pseudonymization (student_hash, session_id): hex digits that happen to
-    spell a numeric id are chance, not the id. Empty at parse time and in an offline compile
-    (no warehouse to ask). -#}
+{#- The text columns of a relation as (name, text expression) pairs, JSON as its JSON text,
+    leaving out the digests of the pseudonymization (student_hash, session_id): hex digits
+    that happen to spell a numeric id are chance, not the id. Empty at parse time and in an
+    offline compile (no warehouse to ask). -#}
 {% macro personal_data_text_columns(relation) -%}
     {%- set texts = [] -%}
     {%- if execute and flags.INTROSPECT -%}
         {%- for column in adapter.get_columns_in_relation(relation) -%}
             {%- if column.name | lower not in ('student_hash', 'session_id') -%}
                 {%- if column.dtype | lower == 'json' -%}
-                    {%- do texts.append((column.name, json_as_text('checked_rows.' ~ column.quoted))) -%}
+                    {%- do texts.append((column.name, json_as_text(column.quoted))) -%}
                 {%- elif column.is_string() -%}
-                    {%- do texts.append((column.name, 'checked_rows.' ~ column.quoted)) -%}
+                    {%- do texts.append((column.name, column.quoted)) -%}
                 {%- endif -%}
             {%- endif -%}
         {%- endfor -%}
     {%- endif -%}
+    {%- if texts | length == 0 -%}
+        {%- do texts.append(('source_file', 'source_file')) -%}
+    {%- endif -%}
     {{ return(texts) }}
 {%- endmacro %}
 
-{#- Rows of `relation` (which has source_file and line_number, as written outside raw) of
-    the latest write (`written_column`, see latest_write_predicate) holding their own
-    record's raw student_id or ip (CTE `owners`: lineage and the ids to look for) in a text
-    column or at any depth of a JSON one: the relation, lineage and the columns that hold
-    them. All text columns are searched at once as one string; the columns are named only
-    for the rows found. -#}
-{% macro personal_data_leaks(relation, written_column) -%}
+{#- The rows of `relation` (it has source_file and line_number, as written outside raw) of
+    its latest write (`written_column`, see latest_write_predicate): the relation's name, the
+    lineage, the names of its text columns and all their texts as one string, in that order
+    and separated by a character no id holds (an empty text for NULL), so that one search
+    covers every column and the columns are named only for the rows found. -#}
+{% macro personal_data_texts(relation, written_column) -%}
     {%- set texts = personal_data_text_columns(relation) -%}
-    {%- if texts | length == 0 -%}
-        {%- set texts = [('source_file', 'checked_rows.source_file')] -%}
-    {%- endif -%}
     select
         '{{ relation.schema }}.{{ relation.identifier }}' as relation_name,
         source_file,
         line_number,
-        concat(
-            {%- for name, _ in texts %}
-            case
-                when strpos(text_{{ loop.index }}, owner_student_id) > 0 or strpos(text_{{ loop.index }}, owner_ip) > 0
-                    then '{{ name }} '
-                else ''
-            end{{ ',' if not loop.last }}
-            {%- endfor %}
-        ) as columns
-    from (
-        select
-            checked_rows.source_file,
-            checked_rows.line_number,
-            owners.student_id as owner_student_id,
-            owners.ip as owner_ip,
-            {%- for _, text in texts %}
-            {{ text }} as text_{{ loop.index }},
-            {%- endfor %}
-            {{ text_blob(texts | map('last') | list) }} as all_texts
-        from {{ relation }} as checked_rows
-        inner join owners
-            on
-                checked_rows.source_file = owners.source_file
-                and checked_rows.line_number = owners.line_number
-        where {{ latest_write_predicate(relation, written_column) }}
-    ) as row_texts
-    where strpos(all_texts, owner_student_id) > 0 or strpos(all_texts, owner_ip) > 0
+        '{{ texts | map("first") | join(",") }}' as text_names,
+        {{ text_blob(texts | map('last') | list) }} as all_texts
+    from {{ relation }}
+    where {{ latest_write_predicate(relation, written_column) }}
 {%- endmacro %}
 
-{#- The texts joined into one string, with a separator no id contains. -#}
 {% macro text_blob(texts) -%}
     {{ return(adapter.dispatch('text_blob')(texts)) }}
 {%- endmacro %}
 
 {% macro default__text_blob(texts) -%}
-    array_to_string([{{ texts | join(', ') }}], '\x1f')
+    concat({% for text in texts %}coalesce({{ text }}, ''){{ ", '\\x1f', " if not loop.last }}{% endfor %})
 {%- endmacro %}
 
 {% macro duckdb__text_blob(texts) -%}
-    concat_ws(chr(31), {{ texts | join(', ') }})
+    concat_ws(chr(31), {% for text in texts %}coalesce({{ text }}, ''){{ ', ' if not loop.last }}{% endfor %})
+{%- endmacro %}
+
+{#- The names (comma-separated `names`) of the texts in `all_texts` (see personal_data_texts)
+    that hold `student_id` or `ip`, space-separated. -#}
+{% macro text_names_holding(names, all_texts, student_id, ip) -%}
+    {{ return(adapter.dispatch('text_names_holding')(names, all_texts, student_id, ip)) }}
+{%- endmacro %}
+
+{% macro default__text_names_holding(names, all_texts, student_id, ip) -%}
+    (
+        select string_agg(text_name, ' ' order by name_position)
+        from unnest(split({{ names }}, ',')) as text_name with offset as name_position
+        inner join unnest(split({{ all_texts }}, '\x1f')) as column_text with offset as text_position
+            on name_position = text_position
+        where strpos(column_text, {{ student_id }}) > 0 or strpos(column_text, {{ ip }}) > 0
+    )
+{%- endmacro %}
+
+{% macro duckdb__text_names_holding(names, all_texts, student_id, ip) -%}
+    array_to_string(list_transform(
+        list_filter(
+            list_zip(string_split({{ names }}, ','), string_split({{ all_texts }}, chr(31))),
+            lambda named_text: strpos(named_text[2], {{ student_id }}) > 0 or strpos(named_text[2], {{ ip }}) > 0
+        ),
+        lambda named_text: named_text[1]
+    ), ' ')
 {%- endmacro %}
 
 {#- The value of `key_pattern` (a regex, case-insensitive) in text that may not be valid JSON
