@@ -11,7 +11,7 @@
 -- leak there would show in a checked table first.
 -- Returns one row per leaking row: relation, lineage and the columns that hold an id (never
 -- the id itself).
-{%- set checked = [
+{%- set checked_tables = [
     (ref('int_events__validated'), 'processed_at'),
     (ref('events_cleaned'), 'updated_at'),
     (ref('events_rejected'), 'processed_at'),
@@ -19,7 +19,7 @@
 ] %}
 
 with checked_loads as (
-    {%- for relation, written_column in checked %}
+    {%- for relation, written_column in checked_tables %}
         select load_id
         from {{ relation }}
         where {{ latest_write_predicate(relation, written_column) }}
@@ -32,6 +32,7 @@ staged_records as (
         source_file,
         source_file_redacted,
         line_number,
+        load_id,
         is_json_object,
         student_id,
         ip_address
@@ -55,7 +56,8 @@ unparsed_ids as (
     from staged_records
     inner join {{ source('raw', 'events') }} as raw_events
         on
-            staged_records.source_file = raw_events.source_file
+            staged_records.load_id = raw_events._dlt_load_id
+            and staged_records.source_file = raw_events.source_file
             and staged_records.line_number = raw_events.line_number
     where not staged_records.is_json_object
 ),
