@@ -14,14 +14,6 @@
     '<redacted>'
 {%- endmacro %}
 
-{#- The text to redact for a JSON value of the record (student_id, context.ip): its text when
-    it is a string or a number (see redaction_target_text), else NULL. -#}
-{% macro redaction_target(json_value) -%}
-    case
-        when {{ json_kind(json_value) }} in ('string', 'number') then {{ redaction_target_text(json_text(json_value)) }}
-    end
-{%- endmacro %}
-
 {#- An id is redacted when it has at least 4 characters and is not blank (events.md). -#}
 {% macro redaction_target_text(text) -%}
     case when length({{ text }}) >= 4 and not {{ is_blank(text) }} then {{ text }} end

@@ -93,8 +93,6 @@ typed as (
         case
             when {{ json_kind('doc.student_id') }} in ('string', 'number') then {{ json_text('doc.student_id') }}
         end as student_id,
-        {{ redaction_target('doc.student_id') }} as redact_student_id,
-        {{ redaction_target('ctx.ip') }} as redact_ip,
         {{ json_kind('doc.event_type') }} as event_type_kind,
         {{ json_text('doc.event_type') }} as event_type_sent,
         {{ json_kind('doc.timestamp') }} as timestamp_kind,
@@ -148,11 +146,20 @@ normalized as (
             = replace(replace(lower(trim(with_time.event_type_sent)), '-', '_'), ' ', '_')
 ),
 
-guarded as (
+-- The record's own ids as they are looked for in its other fields (events.md: at least 4 characters).
+targeted as (
     select
         normalized.*,
-        {{ raw_line_needs_redaction('raw_line', 'redact_student_id', 'redact_ip') }} as needs_redaction
+        {{ redaction_target_text('student_id') }} as redact_student_id,
+        {{ redaction_target_text('ip_address') }} as redact_ip
     from normalized
+),
+
+guarded as (
+    select
+        targeted.*,
+        {{ raw_line_needs_redaction('raw_line', 'redact_student_id', 'redact_ip') }} as needs_redaction
+    from targeted
 ),
 
 final as (
