@@ -11,6 +11,7 @@
         'reporting_timezone': 'timezone',
         'session_inactivity_minutes': 'positive_integer',
         'max_future_hours': 'positive_integer',
+        'redaction_max_depth': 'positive_integer',
         'check_all_rows': 'boolean',
         'production': 'boolean',
         'start_date': 'date',

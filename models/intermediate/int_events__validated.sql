@@ -3,7 +3,11 @@
 {#- Applies the event contract (events.md) to every raw record: the first rejection reason
     that applies, in the contract's order, or else kept/duplicate by the duplicate rule.
     Still one row per raw record, which makes `raw = cleaned + rejected + duplicates`
-    checkable. Personal data leaves here: the raw IP is turned into a country and dropped.
+    checkable. Personal data leaves here (events.md): the raw IP is turned into a country and
+    dropped; a text that may hold the record's own student_id or ip (staging's guard,
+    needs_redaction) has it replaced by `<redacted>`; metadata that holds one or a personal
+    key is rebuilt without them; event_id and source_file leave as the redacted forms
+    staging made; a rejected record keeps a structural summary, never its text.
     Incremental (append): a run reads only the staged records of loads it has not seen
     (completed loads in raw._dlt_loads whose load_id is not here yet). A new valid record whose event_id
     was kept by an earlier run is a duplicate: the earlier load came first. -#}
@@ -25,8 +29,10 @@ with checked as (
 valid_copies as (
     select
         event_id,
+        event_id_redacted,
         loaded_at,
         source_file,
+        source_file_redacted,
         line_number
     from {{ ref('stg_raw__events') }}
     where
@@ -43,27 +49,53 @@ copy_ranks as (
         line_number,
         -- Among valid records sharing an event_id the first loaded is kept (events.md).
         row_number() over first_loaded as copy_number,
-        first_value(source_file) over first_loaded as first_source_file,
-        first_value(line_number) over first_loaded as first_line_number
+        first_value(source_file_redacted) over first_loaded as first_source_file,
+        first_value(line_number) over first_loaded as first_line_number,
+        first_value(event_id_redacted) over first_loaded as first_event_id
     from valid_copies
     window first_loaded as (partition by event_id order by loaded_at, source_file, line_number)
+),
+
+-- The duplicate rule compares raw event_ids, which only staging (raw schema) holds: the
+-- earlier copies of the new ids are found there and matched to the kept rows by lineage.
+earlier_copies as (
+    {%- if is_incremental() %}
+        select distinct
+            event_id,
+            source_file_redacted,
+            line_number
+        from {{ ref('stg_raw__events') }}
+        where
+            load_id not in ({{ sql_string_list(new_load_ids) }})
+            and event_id in (select copy_ranks.event_id from copy_ranks)
+    {%- else %}
+        select
+            cast(null as {{ dbt.type_string() }}) as event_id,
+            cast(null as {{ dbt.type_string() }}) as source_file_redacted,
+            cast(null as {{ dbt.type_bigint() }}) as line_number
+        where false
+    {%- endif %}
 ),
 
 previously_kept as (
     {%- if is_incremental() %}
         select
-            event_id,
-            source_file as kept_source_file,
-            line_number as kept_line_number
-        from {{ this }}
-        where
-            record_status = 'kept'
-            and event_id in (select copy_ranks.event_id from copy_ranks)
+            earlier_copies.event_id,
+            kept_events.source_file as kept_source_file,
+            kept_events.line_number as kept_line_number,
+            kept_events.event_id as kept_event_id
+        from {{ this }} as kept_events
+        inner join earlier_copies
+            on
+                kept_events.source_file = earlier_copies.source_file_redacted
+                and kept_events.line_number = earlier_copies.line_number
+        where kept_events.record_status = 'kept'
     {%- else %}
         select
             cast(null as {{ dbt.type_string() }}) as event_id,
             cast(null as {{ dbt.type_string() }}) as kept_source_file,
-            cast(null as {{ dbt.type_bigint() }}) as kept_line_number
+            cast(null as {{ dbt.type_bigint() }}) as kept_line_number,
+            cast(null as {{ dbt.type_string() }}) as kept_event_id
         where false
     {%- endif %}
 ),
@@ -71,7 +103,10 @@ previously_kept as (
 rejected_keys as (
     select
         source_file,
-        line_number
+        line_number,
+        is_json_object,
+        {{ redaction_target_text('student_id') }} as redact_student_id,
+        {{ redaction_target_text('ip_address') }} as redact_ip
     from {{ ref('stg_raw__events') }}
     where
         {{ rejection_reason() | indent(8) }} is not null
@@ -80,12 +115,19 @@ rejected_keys as (
         {%- endif %}
 ),
 
--- The raw text, masked, for the rejected records only: staging does not copy raw lines.
-rejected_raw_lines as (
+-- The raw text of the rejected records only (staging does not copy raw lines), for their
+-- structural summary.
+rejected_lines as (
     select
         raw_events.source_file,
         raw_events.line_number,
-        {{ redact_personal_data('raw_events.raw_line') }} as raw_line_redacted
+        raw_events.raw_line,
+        case
+            when rejected_keys.is_json_object then 'object'
+            else {{ raw_line_kind('raw_events.raw_line') }}
+        end as kind,
+        rejected_keys.redact_student_id as student_id,
+        rejected_keys.redact_ip as ip
     from {{ source('raw', 'events') }} as raw_events
     inner join rejected_keys
         on
@@ -94,6 +136,56 @@ rejected_raw_lines as (
     {%- if is_incremental() %}
         where raw_events._dlt_load_id in ({{ sql_string_list(new_load_ids) }})
     {%- endif %}
+),
+
+rejected_shapes as (
+    {{ record_shape_select('rejected_lines') | indent(4) }}
+),
+
+-- Metadata that holds the record's own ids or a personal key (a few rows), rebuilt.
+suspect_metadata as (
+    select
+        source_file,
+        line_number,
+        metadata,
+        {{ redaction_target_text('student_id') }} as redact_student_id,
+        {{ redaction_target_text('ip_address') }} as redact_ip
+    from {{ ref('stg_raw__events') }}
+    where
+        metadata_needs_redaction
+        {%- if is_incremental() %}
+            and load_id in ({{ sql_string_list(new_load_ids) }})
+        {%- endif %}
+),
+
+redacted_metadata as (
+    {{ redacted_json_select('suspect_metadata', 'metadata', 'redact_student_id', 'redact_ip') | indent(4) }}
+),
+
+-- Both fixes in one small relation, joined once: with two joins the planner misjudged their
+-- sizes and built its hash tables on the wide side (+40% of this model's time).
+row_fixes as (
+    select
+        source_file,
+        line_number,
+        any_value(record_shape) as record_shape,
+        any_value(metadata) as metadata
+    from (
+        select
+            source_file,
+            line_number,
+            record_shape,
+            cast(null as json) as metadata
+        from rejected_shapes
+        union all
+        select
+            source_file,
+            line_number,
+            cast(null as json) as record_shape,
+            metadata
+        from redacted_metadata
+    ) as fixes
+    group by source_file, line_number
 ),
 
 ip_countries as (
@@ -111,9 +203,11 @@ ranked as (
         previously_kept.event_id is not null as was_kept_before,
         previously_kept.kept_source_file as previously_kept_source_file,
         previously_kept.kept_line_number as previously_kept_line_number,
+        previously_kept.kept_event_id as previously_kept_event_id,
         copy_ranks.copy_number,
         copy_ranks.first_source_file as kept_source_file,
-        copy_ranks.first_line_number as kept_line_number
+        copy_ranks.first_line_number as kept_line_number,
+        copy_ranks.first_event_id as kept_event_id
     from checked
     left join copy_ranks
         on
@@ -125,12 +219,14 @@ ranked as (
             and checked.rejection_reason is null
 ),
 
+-- The columns a duplicate takes from the copy that was kept are redacted once more with
+-- its own ids: they differ from its own only when two students sent the same event_id.
 final as (
     select
-        ranked.source_file,
+        ranked.source_file_redacted as source_file,
         ranked.line_number,
-        loaded_at,
-        load_id,
+        ranked.loaded_at,
+        ranked.load_id,
         case
             when rejection_reason is not null then 'rejected'
             when was_kept_before then 'duplicate'
@@ -138,28 +234,42 @@ final as (
             else 'duplicate'
         end as record_status,
         rejection_reason,
-        rejected_raw_lines.raw_line_redacted,
+        row_fixes.record_shape,
         case
             when rejection_reason is not null then null
-            when was_kept_before then previously_kept_source_file
-            when copy_number > 1 then kept_source_file
+            when was_kept_before then {{ redact_own_ids('previously_kept_source_file', 'ranked') }}
+            when copy_number > 1 then {{ redact_own_ids('kept_source_file', 'ranked') }}
         end as kept_source_file,
         case
             when rejection_reason is not null then null
             when was_kept_before then previously_kept_line_number
             when copy_number > 1 then kept_line_number
         end as kept_line_number,
-        event_id,
+        case
+            when rejection_reason is not null then event_id_redacted
+            when was_kept_before then {{ redact_own_ids('previously_kept_event_id', 'ranked') }}
+            when copy_number > 1 then {{ redact_own_ids('kept_event_id', 'ranked') }}
+            else event_id_redacted
+        end as event_id,
         student_hash,
-        coalesce(event_type, event_type_sent) as event_type,
+        coalesce(
+            ranked.event_type,
+            case
+                when ranked.event_type_kind in ('string', 'number', 'boolean')
+                    then {{ redacted_column('event_type_sent', 'ranked') }}
+            end
+        ) as event_type,
         ts,
         case when rejection_reason is null then {{ to_reporting_date('ts') }} end as date,
-        page_url,
-        course_id,
-        chapter_id,
-        question_id,
-        case when event_type = 'quiz_attempt' then quiz_id end as quiz_id,
-        metadata,
+        {{ redacted_column('page_url', 'ranked') }} as page_url,
+        {{ redacted_column('course_id', 'ranked') }} as course_id,
+        {{ redacted_column('chapter_id', 'ranked') }} as chapter_id,
+        {{ redacted_column('question_id', 'ranked') }} as question_id,
+        case when ranked.event_type = 'quiz_attempt' then {{ redacted_column('quiz_id', 'ranked') }} end as quiz_id,
+        case
+            when ranked.metadata_needs_redaction then row_fixes.metadata
+            else ranked.metadata
+        end as metadata,
         case
             when event_type != 'page_view' then null
             when scroll_depth_sent > 1 then scroll_depth_sent / 100.0
@@ -167,31 +277,37 @@ final as (
         end as scroll_depth,
         case when event_type = 'page_view' then duration_seconds end as duration_seconds,
         case when event_type in {{ video_event_types() }} then watched_seconds end as watched_seconds,
-        case when event_type in {{ video_event_types() }} then video_id end as video_id,
+        case
+            when ranked.event_type in {{ video_event_types() }} then {{ redacted_column('video_id', 'ranked') }}
+        end as video_id,
         case when event_type in {{ video_event_types() }} then video_duration_seconds end as video_duration_seconds,
         case when event_type in {{ video_event_types() }} then position_seconds end as position_seconds,
         case when event_type = 'quiz_attempt' then is_correct end as is_correct,
-        case when event_type = 'quiz_attempt' then selected_option end as selected_option,
+        case
+            when ranked.event_type = 'quiz_attempt' then {{ redacted_column('selected_option', 'ranked') }}
+        end as selected_option,
         case when event_type = 'quiz_attempt' then time_spent_seconds end as time_spent_seconds,
         case
             when event_type = 'quiz_attempt' and rejection_reason is null
                 then cast(attempt_number as {{ dbt.type_int() }})
         end as attempt_number,
-        case when event_type = 'submit_assignment' then assignment_id end as assignment_id,
+        case
+            when ranked.event_type = 'submit_assignment' then {{ redacted_column('assignment_id', 'ranked') }}
+        end as assignment_id,
         case when event_type = 'submit_assignment' then on_time end as on_time,
-        user_agent,
-        platform,
-        app_version,
-        device_type_hint,
+        {{ redacted_column('user_agent', 'ranked') }} as user_agent,
+        {{ redacted_column('platform', 'ranked') }} as platform,
+        {{ redacted_column('app_version', 'ranked') }} as app_version,
+        {{ redacted_column('device_type_hint', 'ranked') }} as device_type_hint,
         ip_countries.ip_country as ip_geo,
         {{ run_started_at_literal() }} as processed_at
     from ranked
     left join ip_countries
         on ranked.ip_address = ip_countries.ip_address
-    left join rejected_raw_lines
+    left join row_fixes
         on
-            ranked.source_file = rejected_raw_lines.source_file
-            and ranked.line_number = rejected_raw_lines.line_number
+            ranked.source_file = row_fixes.source_file
+            and ranked.line_number = row_fixes.line_number
 )
 
 select * from final

@@ -8,7 +8,8 @@ It builds what the dbt project should hold in `gold.chapter_engagement`,
 Input: `reference_model` (validation, duplicates, session ids and daily activity, also a
 reading of the spec, never the warehouse). The typed event fields the marts need and
 reference_model does not keep (course_id, chapter_id, question_id, quiz_id and the
-metadata numbers) are read here from each kept event's raw line and metadata.
+metadata numbers) are read here from each kept event's raw line and metadata, with the
+record's own student_id and ip redacted as outside raw (events.md, Personal data).
 
 Reading of the points the spec leaves open (the project's choices):
   * page dwell: seconds to the next event of the same session, any type, events ordered by
@@ -50,7 +51,8 @@ DWELL_CAP_SECONDS: Final = ref.SESSION_INACTIVITY.total_seconds()  # session_ina
 class MartEvent:
     """A kept event with what the marts read (the typed columns of silver.events_cleaned)."""
 
-    event_id: str
+    event_id: str  # as written outside raw, which orders events with equal timestamps
+    raw_event_id: str
     student_hash: str
     event_type: str
     ts: datetime
@@ -110,7 +112,7 @@ class StudentFeatures:
 class MartsResult:
     base: ref.ReferenceResult
     events: list[MartEvent]
-    dwell: dict[str, float | None]  # event_id of each page_view -> dwell
+    dwell: dict[str, float | None]  # raw_event_id of each page_view -> dwell
     chapter_engagement: list[ChapterEngagement]
     question_attempts_summary: list[QuestionAttempts]
     student_features: list[StudentFeatures]
@@ -151,12 +153,17 @@ def mart_event(valid: ref.ValidEvent, cleaned: ref.CleanedEvent) -> MartEvent:
     is_page, is_quiz = kind == "page_view", kind == "quiz_attempt"
     quiz_id = metadata.get("quiz_id")
     is_correct = metadata.get("is_correct")
+    targets = ref.redaction_targets(valid.student_id, valid.context.get("ip"))
+
+    def text(value: Any) -> str | None:
+        found = optional_id(value)
+        return None if found is None else ref.redact(found, targets)
     return MartEvent(
-        event_id=cleaned.event_id, student_hash=cleaned.student_hash, event_type=kind, ts=cleaned.ts,
-        date=cleaned.date, session_id=cleaned.session_id,
-        course_id=optional_id(raw.get("course_id")), chapter_id=optional_id(raw.get("chapter_id")),
-        question_id=optional_id(raw.get("question_id")),
-        quiz_id=quiz_id if isinstance(quiz_id, str) and quiz_id.strip() else None,
+        event_id=cleaned.event_id, raw_event_id=cleaned.raw_event_id, student_hash=cleaned.student_hash,
+        event_type=kind, ts=cleaned.ts, date=cleaned.date, session_id=cleaned.session_id,
+        course_id=text(raw.get("course_id")), chapter_id=text(raw.get("chapter_id")),
+        question_id=text(raw.get("question_id")),
+        quiz_id=ref.redact(quiz_id, targets) if isinstance(quiz_id, str) and quiz_id.strip() else None,
         scroll_depth=scroll_depth(number(metadata, "scroll_depth")) if is_page else None,
         duration_seconds=number(metadata, "duration_seconds") if is_page else None,
         is_correct=is_correct if is_quiz and isinstance(is_correct, bool) else None,
@@ -199,7 +206,7 @@ def page_dwell(events: Sequence[MartEvent]) -> dict[str, float | None]:
                 value: float | None = (session_events[position + 1].ts - event.ts).total_seconds()
             else:
                 value = event.duration_seconds
-            dwell[event.event_id] = None if value is None else min(value, DWELL_CAP_SECONDS)
+            dwell[event.raw_event_id] = None if value is None else min(value, DWELL_CAP_SECONDS)
     return dwell
 
 
@@ -236,7 +243,7 @@ def chapter_engagement(events: Sequence[MartEvent], dwell: Mapping[str, float | 
         key = key_of(event)
         students[key].add(event.student_hash)
         if event.event_type == "page_view":
-            time_spent[key].append(dwell.get(event.event_id) or 0.0)
+            time_spent[key].append(dwell.get(event.raw_event_id) or 0.0)
             if event.scroll_depth is not None:
                 scrolls[key].append(event.scroll_depth)
 
@@ -350,7 +357,7 @@ def run(records: Iterable[ref.RawRecord], salt: str = ref.DEMO_SALT, aliases: Ma
     base = ref.ReferenceResult(classification=classification, cleaned=cleaned, sessions=sessions,
                                daily_activity=ref.daily_activity(cleaned, sessions))
     valid_by_id = {event.event_id: event for event in kept}
-    events = [mart_event(valid_by_id[e.event_id], e) for e in cleaned]
+    events = [mart_event(valid_by_id[e.raw_event_id], e) for e in cleaned]
     dwell = page_dwell(events)
     return MartsResult(
         base=base, events=events, dwell=dwell,

@@ -2,7 +2,9 @@
 
 It turns the bronze rows of `raw.events` into what the dbt project should build:
 the classification of every raw record (kept, duplicate or a rejection reason),
-the cleaned events with `student_hash` and `session_id`, `silver.sessions` and
+the cleaned events with `student_hash`, `session_id` and the event_id as written outside
+raw (events.md, Personal data: the record's own student_id and ip redacted; the project's
+choice of a salted suffix that keeps the key unique), `silver.sessions` and
 `gold.student_daily_activity`. It is written from the spec alone (plus the alias seed),
 so that `test_reference_model.py` can compare two implementations row by row.
 
@@ -28,6 +30,10 @@ SESSION_INACTIVITY: Final = timedelta(minutes=30)
 MAX_FUTURE: Final = timedelta(hours=24)
 MIN_TS: Final = datetime(2000, 1, 1, tzinfo=timezone.utc)
 ALIASES_CSV: Final = Path(__file__).resolve().parents[2] / "seeds" / "event_type_aliases.csv"
+
+REDACTED: Final = "<redacted>"
+MIN_REDACTED_LENGTH: Final = 4  # events.md: ids of at least 4 characters
+KEY_DIGEST_LENGTH: Final = 16
 
 KEPT: Final = "kept"
 DUPLICATE: Final = "duplicate"
@@ -81,7 +87,8 @@ class ValidEvent:
 
 @dataclass(frozen=True)
 class CleanedEvent:
-    event_id: str
+    event_id: str  # as written outside raw (silver_key)
+    raw_event_id: str
     student_hash: str
     event_type: str
     ts: datetime
@@ -144,6 +151,28 @@ def is_number(value: Any) -> bool:
 
 def student_hash(student_id: str, salt: str = DEMO_SALT) -> str:
     return hashlib.sha256(f"{salt}:{student_id}".encode()).hexdigest()
+
+
+def redaction_targets(student_id: Any, ip: Any) -> tuple[str, ...]:
+    """The record's own texts to redact (events.md, Personal data): student_id and context.ip
+    when they are strings or integers of at least 4 characters that are not blank."""
+    texts = [str(v) for v in (student_id, ip) if isinstance(v, (str, int)) and not isinstance(v, bool)]
+    return tuple(t for t in texts if len(t) >= MIN_REDACTED_LENGTH and t.strip(" \t\n\r"))
+
+
+def redact(text: str, targets: Sequence[str]) -> str:
+    for target in targets:
+        text = text.replace(target, REDACTED)
+    return text
+
+
+def silver_key(key: str, targets: Sequence[str], salt: str = DEMO_SALT) -> str:
+    """A key (event_id) holding an id: redacted, plus `~` and 16 hex characters of the salted
+    SHA-256 of the raw key, so that keys stay unique and equal ones equal."""
+    if not any(target in key for target in targets):
+        return key
+    digest = hashlib.sha256(f"{salt}:redacted-key:{key}".encode()).hexdigest()[:KEY_DIGEST_LENGTH]
+    return f"{redact(key, targets)}~{redact(digest, targets)}"
 
 
 def format_session_start(start: datetime) -> str:
@@ -349,7 +378,9 @@ def watched_seconds(event: ValidEvent) -> float | None:
 
 
 def clean(event: ValidEvent, salt: str = DEMO_SALT) -> CleanedEvent:
-    return CleanedEvent(event_id=event.event_id, student_hash=student_hash(event.student_id, salt),
+    targets = redaction_targets(event.student_id, event.context.get("ip"))
+    return CleanedEvent(event_id=silver_key(event.event_id, targets, salt), raw_event_id=event.event_id,
+                        student_hash=student_hash(event.student_id, salt),
                         event_type=event.event_type, ts=event.ts, date=event.ts.date(),
                         device_type=device_type(event.context), device_hint=device_hint(event.context),
                         watched_seconds=watched_seconds(event))

@@ -376,7 +376,7 @@ def _by_key(rows: list[Any], *names: str) -> dict[tuple[Any, ...], Any]:
 def test_reference_mart_edge_cases(sample: Built) -> None:
     """The reference gets the hand-written cases right (guards against a mistake shared with dbt)."""
     result = sample.reference
-    events = {e.event_id: e for e in result.events}
+    events = {e.raw_event_id: e for e in result.events}
     day = {n: events[f"mart-{name}"].date for n, name in ((5, "mid-1"), (4, "mid-2"), (3, "exit-1"), (2, "course-1"))}
     dwell = result.dwell
     assert (dwell["mart-mid-1"], dwell["mart-mid-2"]) == (900.0, 300.0)

@@ -454,7 +454,7 @@ def test_reference_edge_cases(built: Built) -> None:
                      "edge-gap-1", "edge-tz-2", "edge-tz-3", "edge-tz-4"):
         assert fate_of[event_id] == [ref.KEPT], event_id
 
-    events = {e.event_id: e for e in built.reference.cleaned}
+    events = {e.raw_event_id: e for e in built.reference.cleaned}
     assert events["edge-dup-1"].ts.minute == 0  # edge_a's copy, not edge_b's
     assert events["edge-dup-3"].ts.second == 0  # first load's copy, not aaa_late's
     assert events["edge-gap-1"].session_id == events["edge-gap-2"].session_id  # exactly 30 min

@@ -1,8 +1,117 @@
--- Privacy (metrics.md): raw student ids and IPs appear only in the raw schema. Rejected
--- records keep their text, so check that the masking left no value behind.
+-- Privacy (events.md, Personal data): outside the raw schema no text column, and no JSON
+-- value at any depth, holds its own record's raw student_id or ip (ids of at least 4
+-- characters). The raw values are only in raw, so every row is joined back by lineage
+-- (source_file and line_number as written outside raw) to raw.stg_raw__events, and to
+-- raw.events for the text of lines that are not JSON objects.
+-- Checked: every table with lineage, the rows of the latest run (see
+-- latest_write_predicate). The rest only derive from them: the views
+-- int_events__enriched and int_events__sessionized hold validated's texts and a device type
+-- of the seed rules; sessions, gold and features hold copies of checked columns (course_id,
+-- chapter_id, quiz_id, question_id, device_type), seed text, digests and numbers, so a
+-- leak there would show in a checked table first.
+-- Returns one row per leaking row: relation, lineage and the columns that hold an id (never
+-- the id itself).
+{%- set checked_tables = [
+    (ref('int_events__validated'), 'processed_at'),
+    (ref('events_cleaned'), 'updated_at'),
+    (ref('events_rejected'), 'processed_at'),
+    (ref('events_duplicates'), 'processed_at'),
+] %}
+
+with checked_loads as (
+    {%- for relation, written_column in checked_tables %}
+        select load_id
+        from {{ relation }}
+        where {{ latest_write_predicate(relation, written_column) }}
+        {{- '\n        union distinct' if not loop.last }}
+    {%- endfor %}
+),
+
+staged_records as (
+    select
+        source_file,
+        source_file_redacted,
+        line_number,
+        load_id,
+        is_json_object,
+        student_id,
+        ip_address
+    from {{ ref('stg_raw__events') }}
+    where load_id in (select checked_loads.load_id from checked_loads)
+),
+
+-- A line that is not a JSON object (malformed, single-quoted, an array) has no parsed ids:
+-- they are read from its text loosely, so that a copy of that text is caught too.
+unparsed_ids as (
+    select
+        staged_records.source_file_redacted,
+        staged_records.line_number,
+        -- Spelled so that it needs both sides: read only the joined lines, not all of raw.
+        case
+            when not staged_records.is_json_object then {{ loose_json_value('raw_events.raw_line', 'student[-_]?id') }}
+        end as student_id,
+        case
+            when not staged_records.is_json_object then {{ loose_json_value('raw_events.raw_line', 'ip') }}
+        end as ip_address
+    from staged_records
+    inner join {{ source('raw', 'events') }} as raw_events
+        on
+            staged_records.load_id = raw_events._dlt_load_id
+            and staged_records.source_file = raw_events.source_file
+            and staged_records.line_number = raw_events.line_number
+    where not staged_records.is_json_object
+),
+
+record_ids as (
+    select
+        source_file_redacted,
+        line_number,
+        student_id,
+        ip_address
+    from staged_records
+    where is_json_object
+    union all
+    select
+        source_file_redacted,
+        line_number,
+        student_id,
+        ip_address
+    from unparsed_ids
+),
+
+owners as (
+    select
+        source_file_redacted as source_file,
+        line_number,
+        {{ redaction_target_text('student_id') }} as student_id,
+        {{ redaction_target_text('ip_address') }} as ip
+    from record_ids
+    where
+        {{ redaction_target_text('student_id') }} is not null
+        or {{ redaction_target_text('ip_address') }} is not null
+),
+
+checked_texts as (
+    {{ personal_data_texts(ref('int_events__validated'), 'processed_at') }}
+    union all
+    {{ personal_data_texts(ref('events_cleaned'), 'updated_at') }}
+    union all
+    {{ personal_data_texts(ref('events_rejected'), 'processed_at') }}
+    union all
+    {{ personal_data_texts(ref('events_duplicates'), 'processed_at') }}
+)
+
 select
-    source_file,
-    line_number
-from {{ ref('events_rejected') }}
+    checked_texts.relation_name,
+    checked_texts.source_file,
+    checked_texts.line_number,
+    {{ text_names_holding('checked_texts.text_names', 'checked_texts.all_texts', 'owners.student_id', 'owners.ip') }}
+        as leaking_columns
+from checked_texts
+inner join owners
+    on
+        checked_texts.source_file = owners.source_file
+        and checked_texts.line_number = owners.line_number
 where
-    {{ regex_full_match('raw_line_redacted', '.*"(student_id|ip)"[[:space:]]*:[[:space:]]*("[^<]|[0-9]).*') }}
+    strpos(checked_texts.all_texts, owners.student_id) > 0
+    or strpos(checked_texts.all_texts, owners.ip) > 0

@@ -2,7 +2,10 @@
 -- duplicate. Returns the raw records found in none or in more than one place, and any
 -- completed load that validation never saw. Record by record it checks the loads of the
 -- latest run (every load after a full build; all of them with --vars '{check_all_rows: true}'),
--- so an hourly run does not rejoin the whole history.
+-- so an hourly run does not rejoin the whole history. Records are named by their lineage as
+-- written outside raw (a source_file that holds the record's own student id or ip is
+-- redacted, events.md): raw.stg_raw__events gives that name for every raw record, and it
+-- must hold as many records per load as raw.events.
 with validated as (
     select
         load_id,
@@ -33,10 +36,36 @@ completed_loads as (
 
 raw_events as (
     select
-        source_file,
-        line_number
+        source_file_redacted as source_file,
+        line_number,
+        load_id
+    from {{ ref('stg_raw__events') }}
+    where load_id in (select checked_loads.load_id from checked_loads)
+),
+
+raw_counts as (
+    select
+        _dlt_load_id as load_id,
+        count(*) as records
     from {{ source('raw', 'events') }}
     where _dlt_load_id in (select checked_loads.load_id from checked_loads)
+    group by _dlt_load_id
+),
+
+staged_counts as (
+    select
+        load_id,
+        count(*) as records
+    from raw_events
+    group by load_id
+),
+
+unstaged_loads as (
+    select raw_counts.load_id
+    from raw_counts
+    left join staged_counts
+        on raw_counts.load_id = staged_counts.load_id
+    where staged_counts.records is null or staged_counts.records != raw_counts.records
 ),
 
 outcomes as (
@@ -112,3 +141,9 @@ select
     cast(null as {{ dbt.type_bigint() }}) as line_number,
     0 as outcome_count
 from unvalidated_loads
+union all
+select
+    concat('unstaged records of load ', load_id) as source_file,
+    cast(null as {{ dbt.type_bigint() }}) as line_number,
+    0 as outcome_count
+from unstaged_loads

@@ -21,7 +21,7 @@ final as (
         event_id,
         student_hash,
         event_type,
-        raw_line_redacted,
+        record_shape,
         {{ to_reporting_date('loaded_at') }} as loaded_date,
         processed_at,
         {{ run_started_at_literal() }} as updated_at

@@ -6,7 +6,14 @@
     A table, not a view: parsing JSON is the most expensive step of the pipeline, and the
     validation reads its result twice; incremental (append) by dlt load, so every raw line
     is parsed exactly once. The raw text is not copied (writing it again cost a third of this
-    model's time): validation joins it back for the rejected records only. -#}
+    model's time): validation joins it back for the rejected records only.
+    Personal data (events.md): validation redacts every text that leaves the raw schema;
+    this model, which still sees the raw line, says once per line which records need it
+    (needs_redaction: a field may hold the record's own student_id or ip;
+    metadata_needs_redaction: so does the metadata, or it has a personal key), and gives
+    event_id and source_file their redacted forms, which stay unique keys (macros in
+    redact_personal_data.sql). The raw event_id and source_file stay too: the duplicate rule
+    and the lineage into raw.events use them. -#}
 {%- set event_keys = [
     'event_id', 'student_id', 'event_type', 'timestamp', 'page_url', 'course_id',
     'chapter_id', 'question_id', 'metadata', 'context',
@@ -33,12 +40,27 @@ event_type_aliases as (
     select * from {{ ref('event_type_aliases') }}
 ),
 
+-- Read from the table, not the CTE above: a CTE used twice is materialized whole.
+source_files as (
+    select
+        source_file,
+        {{ key_digest('source_file') }} as source_file_digest
+    from (
+        select distinct source_file
+        from {{ source('raw', 'events') }}
+        {%- if is_incremental() %}
+            where _dlt_load_id in ({{ sql_string_list(unprocessed_load_ids()) }})
+        {%- endif %}
+    ) as loaded_files
+),
+
 parsed as (
     select
         source_file,
         line_number,
         loaded_at,
         _dlt_load_id as load_id,
+        raw_line,
         {{ json_object_fields('raw_line', event_keys) }} as doc
     from raw_events
 ),
@@ -49,6 +71,7 @@ nested as (
         line_number,
         loaded_at,
         load_id,
+        raw_line,
         doc,
         {{ json_object_fields('doc.metadata', metadata_keys, from_text=false) }} as meta,
         {{ json_object_fields('doc.context', context_keys, from_text=false) }} as ctx
@@ -61,6 +84,7 @@ typed as (
         line_number,
         loaded_at,
         load_id,
+        raw_line,
         doc is not null as is_json_object,
         {{ json_kind('doc.event_id') }} as event_id_kind,
         {{ json_text('doc.event_id') }} as event_id,
@@ -68,6 +92,9 @@ typed as (
             when {{ json_kind('doc.student_id') }} = 'string' and not {{ is_blank(json_text('doc.student_id')) }}
                 then {{ student_hash(json_text('doc.student_id')) }}
         end as student_hash,
+        case
+            when {{ json_kind('doc.student_id') }} in ('string', 'number') then {{ json_text('doc.student_id') }}
+        end as student_id,
         {{ json_kind('doc.event_type') }} as event_type_kind,
         {{ json_text('doc.event_type') }} as event_type_sent,
         {{ json_kind('doc.timestamp') }} as timestamp_kind,
@@ -119,6 +146,87 @@ normalized as (
             with_time.event_type_kind = 'string'
             and event_type_aliases.alias
             = replace(replace(lower(trim(with_time.event_type_sent)), '-', '_'), ' ', '_')
+),
+
+-- The record's own ids as they are looked for in its other fields (events.md: at least 4 characters).
+targeted as (
+    select
+        normalized.*,
+        {{ redaction_target_text('student_id') }} as redact_student_id,
+        {{ redaction_target_text('ip_address') }} as redact_ip
+    from normalized
+),
+
+guarded as (
+    select
+        targeted.*,
+        {{ raw_line_needs_redaction('raw_line', 'redact_student_id', 'redact_ip') }} as needs_redaction
+    from targeted
+),
+
+final as (
+    select
+        guarded.source_file,
+        -- A file name is not part of the line, so the guard does not cover it.
+        {{ redact_key(
+            'guarded.source_file', 'guarded.redact_student_id', 'guarded.redact_ip', 'source_files.source_file_digest'
+        ) }} as source_file_redacted,
+        guarded.line_number,
+        guarded.loaded_at,
+        guarded.load_id,
+        guarded.is_json_object,
+        guarded.needs_redaction,
+        {{ json_needs_sanitizing(
+            'guarded.metadata', 'guarded.redact_student_id', 'guarded.redact_ip', 'guarded.needs_redaction'
+        ) }} as metadata_needs_redaction,
+        guarded.event_id_kind,
+        guarded.event_id,
+        case
+            when guarded.event_id_kind not in ('string', 'number') then null
+            when guarded.needs_redaction
+                then {{ redact_key(
+                    'guarded.event_id', 'guarded.redact_student_id', 'guarded.redact_ip', key_digest('guarded.event_id')
+                ) }}
+            else guarded.event_id
+        end as event_id_redacted,
+        guarded.student_hash,
+        guarded.student_id,
+        guarded.event_type_kind,
+        guarded.event_type_sent,
+        guarded.event_type,
+        guarded.timestamp_kind,
+        guarded.timestamp_sent,
+        guarded.ts,
+        guarded.page_url,
+        guarded.course_id,
+        guarded.chapter_id,
+        guarded.question_id,
+        guarded.metadata_kind,
+        guarded.metadata,
+        {%- for key in metadata_keys %}
+            guarded.{{ key }}_kind,
+        {%- endfor %}
+        guarded.scroll_depth_sent,
+        guarded.duration_seconds,
+        guarded.video_id,
+        guarded.watched_seconds,
+        guarded.video_duration_seconds,
+        guarded.position_seconds,
+        guarded.quiz_id,
+        guarded.is_correct,
+        guarded.selected_option,
+        guarded.time_spent_seconds,
+        guarded.attempt_number,
+        guarded.assignment_id,
+        guarded.on_time,
+        guarded.user_agent,
+        guarded.ip_address,
+        guarded.platform,
+        guarded.app_version,
+        guarded.device_type_hint
+    from guarded
+    left join source_files
+        on guarded.source_file = source_files.source_file
 )
 
-select * from normalized
+select * from final
