@@ -178,99 +178,116 @@
     {{ return(adapter.dispatch('redacted_json_select')(rows, json_column, student_id, ip)) }}
 {%- endmacro %}
 
-{#- DuckDB: json_tree lists every node with its path; each node that needs it becomes an edit
-    (drop the member, or set its redacted value and/or move it to its redacted key), and the
-    edits are applied one after the other by a recursive CTE, in reverse document order
-    (json_tree numbers a node before its descendants), so every path is still valid when its
-    edit comes. Flat SQL whatever the depth (nested list lambdas would cost the planner about
-    4x per level). Should anything personal remain (a key repeated in one object), the whole
-    value becomes "<redacted>". -#}
+{#- DuckDB: json_tree lists every node (its parent, key, type and value). Each node gets its
+    text in the new value: a leaf its value (redacted when it holds an id), an object or array
+    its kept members, each a placeholder for the member's own text (a member whose key names
+    personal data is left out, a key that holds an id is redacted). Then a recursive CTE
+    starts from the root's placeholder and replaces one node's placeholder by its text per
+    step, in document order (json_tree numbers a node before its descendants), which
+    assembles the value top-down. Flat SQL whatever the depth, string functions only (DuckDB
+    1.5 has no json_set or json_remove). The placeholders are control characters, which a
+    JSON text never holds unescaped. Should anything personal remain (a key repeated in one
+    object), the whole value becomes "<redacted>". -#}
 {% macro duckdb__redacted_json_select(rows, json_column, student_id, ip) -%}
-    {%- set is_element = "json_nodes.fullkey = concat(json_nodes.path, '[', json_nodes.key, ']')" -%}
     {%- set value_text -%}
         case when json_nodes.type = 'VARCHAR' then json_nodes.atom ->> '$' else cast(json_nodes.atom as varchar) end
-    {%- endset -%}
-    {%- set key_holds_id -%}
-        coalesce(strpos(json_nodes.key, json_rows.{{ student_id }}) > 0 or strpos(json_nodes.key, json_rows.{{ ip }}) > 0, false)
     {%- endset -%}
     {%- set value_holds_id -%}
         coalesce(strpos({{ value_text }}, json_rows.{{ student_id }}) > 0 or strpos({{ value_text }}, json_rows.{{ ip }}) > 0, false)
     {%- endset -%}
-    with recursive node_edits as (
+    with recursive node_facts as (
         select
             json_rows.source_file,
             json_rows.line_number,
             json_nodes.id as node_id,
-            json_nodes.fullkey as path,
+            json_nodes.parent as parent_id,
+            json_nodes.type as node_type,
+            json_nodes.parent is not null
+            and json_nodes.fullkey = concat(json_nodes.path, '[', json_nodes.key, ']') as is_element,
+            json_nodes.parent is not null
+            and json_nodes.fullkey != concat(json_nodes.path, '[', json_nodes.key, ']')
+            and {{ is_personal_key('json_nodes.key') }} as is_dropped,
+            cast(to_json({{ replace_ids('json_nodes.key', 'json_rows.' ~ student_id, 'json_rows.' ~ ip) }}) as varchar)
+                as key_json,
             case
-                when {{ is_element }} then json_nodes.fullkey
-                when {{ is_personal_key('json_nodes.key') }} then null
-                when {{ key_holds_id }}
-                    then concat(
-                        json_nodes.path, '.',
-                        cast(to_json({{ replace_ids('json_nodes.key', 'json_rows.' ~ student_id, 'json_rows.' ~ ip) }}) as varchar)
-                    )
-                else json_nodes.fullkey
-            end as new_path,
-            case
-                when json_nodes.type in ('OBJECT', 'ARRAY') or not {{ value_holds_id }} then null
+                when json_nodes.type in ('OBJECT', 'ARRAY') then null
+                when not {{ value_holds_id }} then cast(json_nodes.value as varchar)
                 when json_nodes.type = 'VARCHAR'
-                    then to_json({{ replace_ids(value_text, 'json_rows.' ~ student_id, 'json_rows.' ~ ip) }})
-                else cast('"<redacted>"' as json)
-            end as new_value
+                    then cast(to_json({{ replace_ids(value_text, 'json_rows.' ~ student_id, 'json_rows.' ~ ip) }}) as varchar)
+                else '"<redacted>"'
+            end as leaf_json
         from {{ rows }} as json_rows
         cross join json_tree(json_rows.{{ json_column }}) as json_nodes
-        where json_nodes.key is not null
     ),
 
-    numbered_edits as (
+    member_lists as (
         select
             source_file,
             line_number,
-            path,
-            new_path,
-            new_value,
-            row_number() over (partition by source_file, line_number order by node_id desc) as edit_number
-        from node_edits
-        where new_path is distinct from path or new_value is not null
+            parent_id as node_id,
+            string_agg(
+                case
+                    when is_element then {{ json_node_placeholder('node_id') }}
+                    else concat(key_json, ':', {{ json_node_placeholder('node_id') }})
+                end,
+                ',' order by node_id
+            ) as members
+        from node_facts
+        where parent_id is not null and not is_dropped
+        group by source_file, line_number, parent_id
     ),
 
-    edit_steps as (
+    node_texts as (
+        select
+            node_facts.source_file,
+            node_facts.line_number,
+            node_facts.node_id,
+            node_facts.parent_id,
+            case
+                when node_facts.node_type = 'OBJECT' then concat('{', coalesce(member_lists.members, ''), '}')
+                when node_facts.node_type = 'ARRAY' then concat('[', coalesce(member_lists.members, ''), ']')
+                else node_facts.leaf_json
+            end as node_text,
+            row_number() over (
+                partition by node_facts.source_file, node_facts.line_number order by node_facts.node_id
+            ) as step_number
+        from node_facts
+        left join member_lists
+            on
+                node_facts.source_file = member_lists.source_file
+                and node_facts.line_number = member_lists.line_number
+                and node_facts.node_id = member_lists.node_id
+    ),
+
+    assembly as (
         select
             source_file,
             line_number,
             0 as step,
-            cast({{ json_column }} as json) as json_value
-        from {{ rows }}
+            {{ json_node_placeholder('node_id') }} as json_text
+        from node_texts
+        where parent_id is null
         union all
         select
-            edit_steps.source_file,
-            edit_steps.line_number,
-            edit_steps.step + 1 as step,
-            case
-                when numbered_edits.new_path is null then json_remove(edit_steps.json_value, numbered_edits.path)
-                when numbered_edits.new_path = numbered_edits.path
-                    then json_set(edit_steps.json_value, numbered_edits.path, numbered_edits.new_value)
-                else json_set(
-                    json_remove(edit_steps.json_value, numbered_edits.path),
-                    numbered_edits.new_path,
-                    coalesce(numbered_edits.new_value, json_extract(edit_steps.json_value, numbered_edits.path))
-                )
-            end as json_value
-        from edit_steps
-        inner join numbered_edits
+            assembly.source_file,
+            assembly.line_number,
+            assembly.step + 1 as step,
+            replace(assembly.json_text, {{ json_node_placeholder('node_texts.node_id') }}, node_texts.node_text)
+                as json_text
+        from assembly
+        inner join node_texts
             on
-                edit_steps.source_file = numbered_edits.source_file
-                and edit_steps.line_number = numbered_edits.line_number
-                and edit_steps.step + 1 = numbered_edits.edit_number
+                assembly.source_file = node_texts.source_file
+                and assembly.line_number = node_texts.line_number
+                and assembly.step + 1 = node_texts.step_number
     ),
 
     rebuilt as (
         select
             source_file,
             line_number,
-            arg_max(json_value, step) as json_value
-        from edit_steps
+            cast(arg_max(json_text, step) as json) as json_value
+        from assembly
         group by source_file, line_number
     )
 
@@ -287,6 +304,11 @@
         on
             rebuilt.source_file = json_rows.source_file
             and rebuilt.line_number = json_rows.line_number
+{%- endmacro %}
+
+{#- Where a node's text goes while the value is assembled (duckdb__redacted_json_select). -#}
+{% macro json_node_placeholder(node_id) -%}
+    concat(chr(1), cast({{ node_id }} as varchar), chr(2))
 {%- endmacro %}
 
 {#- BigQuery: the walk unrolled to project_var('redaction_max_depth') levels of nesting, with
