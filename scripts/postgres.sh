@@ -87,7 +87,13 @@ cmd_start() {
     local bin
     bin=$(bin_dir)
     mkdir -p "$DATA" "$SOCKETS"
-    [[ $(id -u) -eq 0 ]] && chown -R postgres:postgres "$DATA"
+    if [[ $(id -u) -eq 0 ]]; then
+        chown -R postgres:postgres "$DATA"
+        runuser -u postgres -- test -x "$DATA" || {
+            say "the postgres user cannot reach $DATA (a parent folder is private to root): set PG_DATA_DIR to a folder under one it can traverse, such as /tmp or /var/lib"
+            return 1
+        }
+    fi
     if [[ ! -f $CLUSTER/PG_VERSION ]]; then
         say "initdb into $CLUSTER"
         as_owner "$bin/initdb" -D "$CLUSTER" -U postgres --auth-local=trust --auth-host=scram-sha-256 \

@@ -4,6 +4,8 @@
   writer lock for its whole run, so it never collides with a load, the stream loop or
   another build on the embedded catalog; it waits, saying who holds it, while another
   writer runs.
+- On a PostgreSQL catalog, the pipeline's schemas are created before dbt's threads start
+  (warehouse/lake.py, ensure_schemas).
 - `getvariable('student_hash_salt')` is the student hash salt (warehouse/student_hash_salt.py),
   bound as a parameter, so the secret never passes through dbt's Jinja, SQL or logs.
 """
@@ -17,6 +19,7 @@ from dbt.adapters.duckdb.plugins import BasePlugin
 from duckdb import DuckDBPyConnection
 
 from ingest.settings import Settings
+from ingest.warehouse.lake import ensure_schemas, location
 from ingest.warehouse.student_hash_salt import salt_from_environment
 from ingest.warehouse.writer import hold_for_this_process
 
@@ -34,7 +37,10 @@ class Plugin(BasePlugin):
 
     def initialize(self, plugin_config: dict[str, Any]) -> None:
         if _command(sys.argv) in WRITING_COMMANDS:
-            Plugin._writer_lock = hold_for_this_process(Settings.from_env(), f"dbt {_command(sys.argv)}")
+            settings = Settings.from_env()
+            Plugin._writer_lock = hold_for_this_process(settings, f"dbt {_command(sys.argv)}")
+            if not location(settings).is_embedded:  # several threads write a shared catalog
+                ensure_schemas(settings)
 
     def configure_cursor(self, cursor: DuckDBPyConnection) -> None:
         # dbt runs every statement on a cursor of the root connection, and each cursor is a

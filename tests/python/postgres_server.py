@@ -12,7 +12,9 @@ scripts/postgres.sh on a free loopback port with its own data folder; stopped af
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -51,11 +53,15 @@ class PostgresServer:
 
 def postgres_fixture(scope: str = "module") -> Callable[..., Iterator[PostgresServer]]:
     @pytest.fixture(scope=scope)  # type: ignore[misc]
-    def _postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
-        server = PostgresServer(tmp_path_factory.mktemp("postgres") / "data").start()
+    def _postgres() -> Iterator[PostgresServer]:
+        # Not under pytest's tmp folder: PostgreSQL runs as the `postgres` user, which cannot
+        # traverse root's private folders; the script hands this folder over to it.
+        data = Path(tempfile.mkdtemp(prefix="student-behavior-postgres-"))
+        server = PostgresServer(data).start()
         try:
             yield server
         finally:
             server.stop()
+            shutil.rmtree(data, ignore_errors=True)
 
     return _postgres

@@ -215,3 +215,20 @@ def test_maintenance_keeps_the_rows_and_drops_old_snapshots_and_files(built: Set
     assert len(data_files(built)) < len(files)
     assert report.snapshots_left <= 2
     assert os.path.exists(built.warehouse_path) or built.warehouse_catalog
+
+
+def test_the_schemas_created_up_front_are_every_schema_the_project_writes() -> None:
+    import yaml  # dbt's own dependency
+
+    project = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())
+
+    def schemas(node: object) -> set[str]:
+        if not isinstance(node, dict):
+            return set()
+        found = {str(node["+schema"])} if "+schema" in node else set()
+        return found.union(*(schemas(child) for child in node.values()))
+
+    from ingest.warehouse.lake import SCHEMAS
+
+    written = schemas(project["models"]) | schemas(project["seeds"]) | {"raw", "snapshots", "ops"}
+    assert set(SCHEMAS) == written
