@@ -169,16 +169,16 @@ def test_a_build_killed_half_way_leaves_the_previous_rows_readable(built: Settin
 
 def test_every_snapshot_of_a_load_or_a_dbt_run_names_it(built: Settings, sample: Sample, tmp_path: Path) -> None:
     report = load_files([str(sample.hours[1])], built, show_progress=False)
-    done = run_dbt(["build", "-s", "events_cleaned", "--exclude", "test_type:unit", "--quiet",
-                    "--target-path", str(tmp_path / "target")], built, capture=True)
+    done = run_dbt(["run", "-s", "+events_cleaned", "--quiet", "--target-path", str(tmp_path / "target")], built,
+                   capture=True)
     assert done.returncode == 0
     invocation = json.loads((tmp_path / "target" / "run_results.json").read_text())["metadata"]["invocation_id"]
 
     messages = [row[3] for row in snapshots(built, 20).rows]
     assert f"load {report.load_id}: events" in messages and f"load {report.load_id}: committed" in messages
-    assert f"dbt build {invocation}: silver.events_cleaned" in messages
+    assert f"dbt run {invocation}: silver.events_cleaned" in messages
     listed = cli(built, "snapshots", "--limit", "5", "--format", "csv")
-    assert listed.returncode == 0 and f"dbt build {invocation}: silver.events_cleaned" in listed.stdout
+    assert listed.returncode == 0 and f"dbt run {invocation}: silver.events_cleaned" in listed.stdout
 
 
 def test_query_reads_as_table_csv_json_and_at_an_older_snapshot(built: Settings, sample: Sample) -> None:
