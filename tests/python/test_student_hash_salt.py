@@ -120,7 +120,7 @@ def test_the_demo_salt_warns_on_every_run_in_dbt_and_in_the_ingest_cli(
     log_path = ["--log-path", str(tmp_path / "logs"), "--target-path", str(tmp_path / "target")]
 
     runs = [run_dbt(["seed", *log_path], settings, capture=True),
-            run_dbt(["build", "-s", "stg_raw__events", *log_path], settings, capture=True)]
+            run_dbt(["run", "-s", "stg_raw__events", *log_path], settings, capture=True)]
 
     for run in runs:
         assert run.returncode == 0, output(run)[-3000:]
