@@ -339,8 +339,8 @@ def test_rejected_records_keep_reason_lineage_and_shape(built: Built) -> None:
     assert reason == "bad_metadata"
     assert shape["kind"] == "object"
     assert {path: kind for path, kind in shape["fields"].items() if path.startswith("metadata")} == {
-        "metadata": "object", "metadata.scroll_depth": "number", 'metadata."<redacted>"': "boolean",
-        "metadata.deep": "object", 'metadata.deep."<redacted>"': "string"}
+        "metadata": "object", "metadata.scroll_depth": "number", "metadata.<redacted>": "boolean",
+        "metadata.deep": "object", "metadata.deep.<redacted>": "string"}
     single_quoted = (built.base / "first" / "adversarial" / "events.jsonl").read_text().splitlines()[8]
     assert shapes[("events.jsonl", 9)] == ("malformed_json", {"kind": "not_json", "length": len(single_quoted)})
     assert shapes[("events.jsonl", 11)][1]["kind"] == "array"
