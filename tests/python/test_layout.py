@@ -117,3 +117,15 @@ def test_no_two_concerns_import_each_other() -> None:
 ])
 def test_the_cycle_finder_finds_cycles(graph: Graph, expected: list[list[str]]) -> None:
     assert cycles(graph) == expected
+
+
+def test_no_source_file_is_ignored_by_git() -> None:
+    """A pattern meant for generated data (`warehouse/`) once matched ingest/warehouse/ too: its new
+    modules existed only on the machine that wrote them, and a fresh clone failed to import them."""
+    import subprocess
+
+    sources = [str(path.relative_to(PACKAGE_DIR.parent)) for path in PACKAGE_DIR.rglob("*") if path.is_file()
+               and "__pycache__" not in path.parts]
+    ignored = subprocess.run(["git", "check-ignore", "--no-index", *sources], cwd=PACKAGE_DIR.parent,
+                             capture_output=True, text=True).stdout.split()
+    assert ignored == []
