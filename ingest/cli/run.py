@@ -26,7 +26,9 @@ def _timed(name: str, timings: list[tuple[str, float]], step: Callable[[], T]) -
 
 def run_demo(students: int, days: int, seed: int, out: Path, settings: Settings) -> int:
     from ingest.load.loader import load_files
+    from ingest.load.roster import load_roster
     from ingest.sample.generate import GenerateConfig, generate
+    from ingest.sample.roster import ROSTER_FOLDER, demo_roster, write_roster
     from ingest.warehouse.dbt_runner import run_dbt_logged
     from ingest.warehouse.summary import format_summary, read_summary
 
@@ -39,6 +41,11 @@ def run_demo(students: int, days: int, seed: int, out: Path, settings: Settings)
     loaded = _timed("load", timings, lambda: load_files([str(out)], settings))
     print(f"    {loaded.rows:,} new lines from {len(loaded.files_loaded)} files, "
           f"{len(loaded.files_skipped)} files already loaded")
+    roster_folder = out / ROSTER_FOLDER
+    write_roster(demo_roster(students, seed), roster_folder)
+    roster = _timed("roster", timings, lambda: load_roster(roster_folder, settings))
+    print(f"    {roster.schools} schools, {roster.classes} classes, {roster.teachers} teachers, "
+          f"{roster.students:,} students from {roster_folder}")
     log_path = PROJECT_DIR / "logs" / "dbt-build.log"
     code, failures = _timed("dbt build", timings, lambda: run_dbt_logged(["build"], settings, log_path))
     if code != 0:

@@ -33,16 +33,25 @@ def is_event_file(path: Path) -> bool:
     return name.endswith(EVENT_SUFFIXES)
 
 
+def _hidden(path: Path, folder: Path) -> bool:
+    """Under a folder whose name starts with `_` or `.` (the `_roster` of a sample, `.tmp` folders)."""
+    return any(part.startswith(("_", ".")) for part in path.relative_to(folder).parts[:-1])
+
+
 def discover(paths: list[str]) -> list[Path]:
-    """Every event file under the given files or folders, sorted, without repeats."""
+    """Every event file under the given files or folders, sorted, without repeats.
+
+    In a folder, sub-folders named `_...` or `.…` are skipped, as Hive-style tools do: a
+    sample's `_roster/` is reference data, not events."""
     found: dict[Path, None] = {}
     for given in paths:
         path = Path(given)
         if not path.exists():
             raise InputError(f"{given}: no such file or folder")
         if path.is_dir():
-            for child in sorted(p for p in path.rglob("*") if p.is_file() and is_event_file(p)):
-                found[child.resolve()] = None
+            for child in sorted(path.rglob("*")):
+                if child.is_file() and is_event_file(child) and not _hidden(child, path):
+                    found[child.resolve()] = None
         elif is_event_file(path):
             found[path.resolve()] = None
         else:

@@ -125,7 +125,8 @@ def _ducklake_credentials(settings: Settings) -> DuckLakeCredentials:
     install_extensions(settings.extension_dir)
     lake = location(settings)
     if lake.is_embedded:
-        catalog = ConnectionStringCredentials({"drivername": "sqlite", "database": lake.catalog.removeprefix("sqlite:")})
+        catalog = ConnectionStringCredentials(
+            {"drivername": "sqlite", "database": lake.catalog.removeprefix("sqlite:")})
     else:
         # DuckLake's `postgres:key=value ...` string as dlt's connection credentials
         words = dict(word.split("=", 1) for word in lake.catalog.removeprefix("postgres:").split())

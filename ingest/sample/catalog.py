@@ -33,6 +33,11 @@ CHAPTERS: tuple[Chapter, ...] = tuple(
 
 COURSE_IDS: tuple[str, ...] = tuple(_COURSES)
 
+COURSE_TITLES: dict[str, str] = {
+    "alg1": "Algebra I", "bio1": "Biology", "eng1": "English Language Arts", "hist1": "World History",
+    "chem1": "Chemistry",
+}
+
 
 @dataclass(frozen=True)
 class IpBlock:

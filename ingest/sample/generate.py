@@ -125,7 +125,8 @@ def _uuid(rng: random.Random) -> str:
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:]}"
 
 
-def _make_student(index: int, rng: random.Random) -> Student:
+def student_of(index: int, rng: random.Random) -> Student:
+    """Student number `index`, drawn from its own random stream (the roster uses it too)."""
     habit = rng.choices(HABITS, weights=(60, 25, 15))[0]
     device = rng.choices(("desktop", "mobile", "tablet", "bot"), weights=(55, 30, 13, 2))[0]
     user_agent = rng.choice(USER_AGENTS[device])
@@ -397,7 +398,7 @@ def _generate_part(config: GenerateConfig, part: int) -> PartReport:
     window_start, window_end = config.window()
     for index in range(part, config.students, config.part_count()):
         rng = random.Random(config.seed * 1_000_003 + index)
-        student = _make_student(index, rng)
+        student = student_of(index, rng)
         for event in _student_events(student, config, rng):
             if config.hours is not None and not window_start <= event["timestamp"] < window_end:
                 continue

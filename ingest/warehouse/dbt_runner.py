@@ -11,8 +11,8 @@ from pathlib import Path
 from ingest.output import Progress, say
 from ingest.settings import PROJECT_DIR, Settings
 from ingest.warehouse.lake import install_extensions, location
-from ingest.warehouse.writer import child_environment
 from ingest.warehouse.student_hash_salt import DEMO_SALT_WARNING, uses_demo_salt
+from ingest.warehouse.writer import child_environment
 
 
 def dbt_executable() -> str:

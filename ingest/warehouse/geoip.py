@@ -131,7 +131,7 @@ def _rows(source: Path) -> Iterator[tuple[int, list[str]]]:
     except OSError as error:
         raise InputError(f"{source}: cannot read the file ({error})") from error
     try:
-        binary = gzip.open(source, "rb") if is_gzip else open(source, "rb")
+        binary = gzip.open(source, "rb") if is_gzip else open(source, "rb")  # noqa: SIM115 - closed by the wrapper
         # utf-8-sig: files saved by spreadsheet tools start with a byte order mark.
         with io.TextIOWrapper(binary, encoding="utf-8-sig", newline="") as text:
             reader = csv.reader(text)
@@ -191,7 +191,7 @@ def _parse_one(source: Path, line: int, which: str, text: str) -> IPAddress | in
 
 def _check_no_overlap(source: Path, ranges: list[_Range]) -> None:
     """Ranges sorted by (version, start) must each start after the previous one ends."""
-    for previous, current in zip(ranges, ranges[1:]):
+    for previous, current in zip(ranges, ranges[1:], strict=False):
         if previous.start.version == current.start.version and int(current.start) <= int(previous.end):
             raise InputError(
                 f"{source}: ranges overlap: line {previous.line} ({previous.start} - {previous.end}, "
@@ -202,8 +202,8 @@ def _check_no_overlap(source: Path, ranges: list[_Range]) -> None:
 def _write_seed(out: Path, ranges: list[_Range]) -> None:
     """Write to a temporary file next to `out`, then rename: readers never see half a seed."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", newline="", dir=out.parent,
-                                         prefix=f".{out.name}.", suffix=".tmp", delete=False)
+    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", newline="", dir=out.parent,  # noqa: SIM115
+                                         prefix=f".{out.name}.", suffix=".tmp", delete=False)  # kept past close
     try:
         with handle:
             writer = csv.writer(handle, lineterminator="\n")

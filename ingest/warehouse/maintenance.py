@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from ingest.settings import Settings
 from ingest.warehouse.lake import ALIAS, connect, sql_literal
@@ -42,7 +43,7 @@ def maintain(settings: Settings, retention_days: float) -> MaintenanceReport:
     cutoff = f"now() - to_microseconds({int(retention_days * 86_400 * 1_000_000)})"
     lake = sql_literal(ALIAS)
     with warehouse_writer(settings, "maintain"), connect(settings) as connection:
-        def call(sql: str) -> list[tuple[object, ...]]:
+        def call(sql: str) -> list[tuple[Any, ...]]:
             return connection.execute(sql).fetchall()
 
         report.rows_flushed = sum(int(row[2]) for row in call(f"call ducklake_flush_inlined_data({lake})"))
@@ -52,6 +53,6 @@ def maintain(settings: Settings, retention_days: float) -> MaintenanceReport:
         report.snapshots_expired = len(call(f"call ducklake_expire_snapshots({lake}, older_than => {cutoff})"))
         report.files_deleted = len(call(f"call ducklake_cleanup_old_files({lake}, cleanup_all => true)"))
         report.orphans_deleted = len(call(f"call ducklake_delete_orphaned_files({lake}, older_than => {cutoff})"))
-        report.snapshots_left = int(call(f"select count(*) from {ALIAS}.snapshots()")[0][0])  # type: ignore[arg-type]
+        report.snapshots_left = int(call(f"select count(*) from {ALIAS}.snapshots()")[0][0])
     report.seconds = time.monotonic() - started
     return report

@@ -57,8 +57,7 @@ final as (
         attempts_count,
         correct_count,
         cast(avg_time_spent as {{ type_double() }}) as avg_time_spent,
-        -- Laplace-smoothed error rate: one imagined right and one wrong answer per question.
-        1 - (correct_count + 1) / cast(attempts_count + 2 as {{ type_double() }}) as difficulty_estimate,
+        {{ smoothed_difficulty('correct_count', 'attempts_count') }} as difficulty_estimate,
         {{ run_started_at_literal() }} as updated_at
     from attempts_by_question
 )
