@@ -7,15 +7,15 @@
         'roster_classes': ['class_id', 'school_id', 'course_id', 'title'],
         'roster_enrollments': ['class_id', 'user_id', 'role'],
     } -%}
-    {%- set statements = [] -%}
+    {#- A statement, not adapter.create_schema: compiling offline (BigQuery, --no-introspect)
+        must not need a connection. -#}
+    {%- set raw_schema = api.Relation.create(database=target.database, schema='raw').include(identifier=false) -%}
+    {%- set statements = ['create schema if not exists ' ~ raw_schema] -%}
     {%- for table, names in columns.items() -%}
         {%- set relation = api.Relation.create(database=target.database, schema='raw', identifier=table) -%}
         {%- do statements.append('create table if not exists ' ~ relation ~ ' ('
             ~ (names | join(' ' ~ dbt.type_string() ~ ', ')) ~ ' ' ~ dbt.type_string()
             ~ ', loaded_at ' ~ type_timestamp_tz() ~ ')') -%}
     {%- endfor -%}
-    {%- if execute -%}
-        {%- do adapter.create_schema(api.Relation.create(database=target.database, schema='raw')) -%}
-    {%- endif -%}
     {{ return(statements | join(';\n')) }}
 {%- endmacro %}

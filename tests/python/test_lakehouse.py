@@ -232,3 +232,14 @@ def test_the_schemas_created_up_front_are_every_schema_the_project_writes() -> N
 
     written = schemas(project["models"]) | schemas(project["seeds"]) | {"raw", "snapshots", "ops"}
     assert set(SCHEMAS) == written
+
+
+def test_dbt_writes_a_ducklake_from_one_thread_on_every_catalog() -> None:
+    """Several dbt threads share one DuckDB instance, and DuckLake 1.5.5 then sometimes files a
+    table under another schema at commit (duckdb/ducklake#1404): a PostgreSQL-catalog build
+    with 4 threads failed one time in three here. Side-by-side writers are separate processes."""
+    import yaml
+
+    outputs = yaml.safe_load((PROJECT_DIR / "profiles" / "profiles.yml").read_text())["student_behavior"]["outputs"]
+    ducklake_targets = {name: output["threads"] for name, output in outputs.items() if output["type"] == "duckdb"}
+    assert ducklake_targets == {"dev": 1, "postgres": 1}
