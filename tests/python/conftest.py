@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,17 @@ if str(PROJECT_DIR) not in sys.path:
     sys.path.insert(0, str(PROJECT_DIR))
 
 from ingest.settings import Settings  # noqa: E402
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist (`make test` runs two workers), each worker's dbt runs keep their
+    artifacts and partial-parse state apart: two dbt processes writing one target/ folder
+    corrupt each other's manifest."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        folder = Path(tempfile.mkdtemp(prefix=f"student-behavior-dbt-{worker}-"))
+        os.environ.setdefault("DBT_TARGET_PATH", str(folder / "target"))
+        os.environ.setdefault("DBT_LOG_PATH", str(folder / "logs"))
 
 
 @pytest.fixture
