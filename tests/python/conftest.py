@@ -15,7 +15,7 @@ from ingest.settings import Settings  # noqa: E402
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Under pytest-xdist (`make test` runs two workers), each worker's dbt runs keep their
+    """Under pytest-xdist (`pytest -n 2`), each worker's dbt runs keep their
     artifacts and partial-parse state apart: two dbt processes writing one target/ folder
     corrupt each other's manifest."""
     worker = os.environ.get("PYTEST_XDIST_WORKER")
