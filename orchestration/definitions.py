@@ -42,7 +42,8 @@ def build_definitions(settings: Settings, manifest: Path | None = None) -> Defin
     checks = build_checks(settings)
 
     daily_job = define_asset_job(
-        "daily", selection=AssetSelection.assets(*load_assets, dbt_daily, *summary_assets), partitions_def=DAILY,
+        "daily", selection=AssetSelection.assets(*load_assets, dbt_daily, *summary_assets) - AssetSelection.checks(*checks),
+        partitions_def=DAILY,
         description="One day (or a range, as one run): load its raw files, dbt build with start_date/end_date, "
                     "the summary. Every step takes the warehouse_writer pool.")
     realtime_job = define_asset_job("realtime", selection=AssetSelection.assets(dbt_realtime),

@@ -54,29 +54,38 @@ def cycle_freshness(settings: Settings, load_id: str | None) -> tuple[float | No
     return (None, None) if row[0] is None else (float(row[0]), float(row[1]))
 
 
-def load_and_build(landed: list[str], settings: Settings) -> tuple[LoadReport | None, float, float]:
+@dataclass
+class CycleWrites:
+    report: LoadReport | None  # None: nothing landed
+    load_seconds: float
+    dbt_seconds: float
+    built: bool | None = None  # None: no new rows, no build
+
+
+def load_and_build(landed: list[str], settings: Settings) -> CycleWrites:
     """One cycle's writes: load the landed files, then build the realtime chain when rows came in.
 
     The cycle is one writer from its load to the end of its build (the warehouse's writer
     lock, which dbt, the loader and the orchestrator's steps take too): an orchestrated run or
     a backfill waits for the cycle, and the cycle for them, instead of interleaving its load
-    and its build with theirs. Returns the load report (None: nothing landed) and the seconds
-    of the load and of dbt."""
+    and its build with theirs."""
     from ingest.load.loader import load_files
     from ingest.warehouse.dbt_runner import run_dbt
 
     with warehouse_writer(settings, "stream cycle"):
         started = time.monotonic()
         report = load_files(landed, settings, show_progress=False) if landed else None
-        load_seconds = time.monotonic() - started
+        writes = CycleWrites(report, time.monotonic() - started, 0.0)
         started = time.monotonic()
         if report is not None and report.rows:
             built = run_dbt(["build", "-s", "+tag:realtime", "--indirect-selection", "cautious",
                              "--exclude", "test_type:unit", "--quiet"],
                             settings, capture=True)
-            if built.returncode != 0:
+            writes.built = built.returncode == 0
+            if not writes.built:
                 say("stream", f"dbt build failed, retrying next cycle:\n{built.stdout[-3000:]}")
-    return report, load_seconds, time.monotonic() - started
+        writes.dbt_seconds = time.monotonic() - started
+    return writes
 
 
 def run_stream(consumer: ZoneConsumer, settings: Settings, interval: float, cycles: int | None = None) -> int:
@@ -96,7 +105,8 @@ def run_stream(consumer: ZoneConsumer, settings: Settings, interval: float, cycl
             consumed = consumer.poll_for(max(1.0, interval - processing))
             consumer.flush_all()
             landed = [location(key) for key in consumer.take_written_keys()]
-            report, load_seconds, dbt_seconds = load_and_build(landed, settings)
+            writes = load_and_build(landed, settings)
+            report, load_seconds, dbt_seconds = writes.report, writes.load_seconds, writes.dbt_seconds
             processing = load_seconds + dbt_seconds
             p50, worst = cycle_freshness(settings, report.load_id if report and report.rows else None)
             say("stream", CycleReport(cycle, consumed, report.rows if report else 0, load_seconds, dbt_seconds,
