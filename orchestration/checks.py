@@ -20,9 +20,10 @@ from orchestration.load import RAW_EVENTS
 HOURS_WITH_EVENTS = """
 select distinct date_trunc('hour', ts) as hour
 from (
+    -- a raw line need not be JSON at all (it is rejected later): never parse one that is not
     select try_cast(json_extract_string(raw_line, '$.timestamp') as timestamptz) as ts
     from raw.events
-    where loaded_at >= ?
+    where loaded_at >= ? and json_valid(raw_line)
 )
 where ts >= ? and ts < ?
 """

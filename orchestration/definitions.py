@@ -29,7 +29,6 @@ from orchestration.alerts import build_sensors
 from orchestration.checks import build_checks
 from orchestration.dbt import build_dbt_assets, dbt_resource, manifest_path
 from orchestration.load import build_load_assets
-from orchestration.partitions import DAILY, HOURLY
 from orchestration.summary import build_summary_assets
 
 NIGHTLY_CONFIG = {"ops": {"dbt_daily": {"config": {"check_all_rows": True}}}}
@@ -42,12 +41,12 @@ def build_definitions(settings: Settings, manifest: Path | None = None) -> Defin
     checks = build_checks(settings)
 
     daily_job = define_asset_job(
-        "daily", selection=AssetSelection.assets(*load_assets, dbt_daily, *summary_assets) - AssetSelection.checks(*checks),
-        partitions_def=DAILY,
+        "daily",
+        selection=AssetSelection.assets(*load_assets, dbt_daily, *summary_assets) - AssetSelection.checks(*checks),
         description="One day (or a range, as one run): load its raw files, dbt build with start_date/end_date, "
                     "the summary. Every step takes the warehouse_writer pool.")
     realtime_job = define_asset_job("realtime", selection=AssetSelection.assets(dbt_realtime),
-                                    partitions_def=HOURLY, description="The realtime mart for one hour.")
+                                    description="The realtime mart for one hour.")
     raw_check_job = define_asset_job("raw_partition_check", selection=AssetSelection.checks(*checks),
                                      description="Missing or late raw hours (raw_hours_present).")
 
