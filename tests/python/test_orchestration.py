@@ -10,15 +10,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from dagster import (
     AssetKey,
-    AssetSelection,
     AssetsDefinition,
+    AssetSelection,
     DagsterEventType,
     DagsterInstance,
     Definitions,
@@ -62,7 +62,7 @@ class Sample:
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory) -> Sample:
     folder = tmp_path_factory.mktemp("orchestration")
-    start = datetime.now(timezone.utc).date() - timedelta(days=4)
+    start = datetime.now(UTC).date() - timedelta(days=4)
     generate(GenerateConfig(students=20, days=3, start=start, seed=11, out=folder / "zone"), progress=False)
     return Sample(folder / "zone", [start + timedelta(days=offset) for offset in range(3)])
 

@@ -6,7 +6,7 @@ its own Dagster job, and its failure reaches the webhook through the check-failu
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -25,7 +25,7 @@ from orchestration.definitions import build_definitions
 def half_day_missing(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, datetime]:
     """Events of the day before yesterday, and of yesterday until noon only (UTC)."""
     folder = tmp_path_factory.mktemp("raw-check")
-    first = datetime.now(timezone.utc).date() - timedelta(days=2)
+    first = datetime.now(UTC).date() - timedelta(days=2)
     generate(GenerateConfig(students=20, days=2, start=first, seed=5, out=folder / "zone", hours=36), progress=False)
     # A line that is not JSON (cut off mid-record) beside the good ones: the check must not trip on it.
     broken = folder / "zone" / "clickstream" / f"date={first.isoformat()}" / "part-broken.jsonl"
@@ -33,7 +33,7 @@ def half_day_missing(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings
     settings = Settings(warehouse_path=folder / "warehouse.sqlite", raw_zone_url=str(folder / "zone"))
     report = load_files([str(folder / "zone")], settings, show_progress=False)
     assert report.rows > 0 and not report.files_failed and str(broken) in report.files_loaded
-    return settings, datetime.combine(first, time(), tzinfo=timezone.utc)
+    return settings, datetime.combine(first, time(), tzinfo=UTC)
 
 
 def hours_with_events(settings: Settings, since: datetime) -> set[datetime]:
@@ -42,7 +42,7 @@ def hours_with_events(settings: Settings, since: datetime) -> set[datetime]:
         rows = warehouse.execute(
             "select distinct date_trunc('hour', try_cast(json_extract_string(raw_line, '$.timestamp') as timestamptz)) "
             "from raw.events where json_valid(raw_line)").fetchall()
-    return {row[0].astimezone(timezone.utc) for row in rows if row[0] is not None and row[0] >= since}
+    return {row[0].astimezone(UTC) for row in rows if row[0] is not None and row[0] >= since}
 
 
 def test_missing_hours_are_the_usual_hours_without_events(half_day_missing: tuple[Settings, datetime]) -> None:
