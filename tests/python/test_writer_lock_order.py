@@ -6,8 +6,8 @@ forever (found by the backfill-during-stream test of test_orchestration.py)."""
 from __future__ import annotations
 
 import threading
-from datetime import date
 import time
+from datetime import date
 from pathlib import Path
 
 from ingest.load.loader import LoadReport, load_files
