@@ -46,10 +46,10 @@ test-dbt: setup ## dbt build (models, data tests, unit tests) on a small generat
 	WAREHOUSE_PATH=$(TEST_WAREHOUSE) $(BIN)/python -m ingest files $(TEST_DATA)
 	WAREHOUSE_PATH=$(TEST_WAREHOUSE) $(DBT) build --fail-fast
 
-lint: setup ## sqlfluff on models, tests and analyses; ruff and mypy on ingest/ (settings in pyproject.toml)
+lint: setup ## sqlfluff on models, tests and analyses; ruff and mypy on ingest/ and orchestration/ (settings in pyproject.toml)
 	@mkdir -p $(dir $(TEST_WAREHOUSE))  # sqlfluff's dbt templater attaches the warehouse (created if new)
 	WAREHOUSE_PATH=$(TEST_WAREHOUSE) $(BIN)/sqlfluff lint models tests/singular analyses
-	$(BIN)/ruff check ingest
+	$(BIN)/ruff check ingest orchestration
 	$(BIN)/mypy
 
 docs: setup ## build the dbt docs site into target/
@@ -95,3 +95,21 @@ postgres-down: ## stop the PostgreSQL of postgres-up (its data stays in .tools/p
 
 maintain: setup ## compact the warehouse's small files, expire old snapshots, delete unreferenced files
 	$(BIN)/python -m ingest maintain
+
+.PHONY: orchestrate pipeline-metrics prometheus-up prometheus-down
+DAGSTER_HOME ?= $(CURDIR)/.tools/dagster
+DAGSTER_PORT ?= 3000
+orchestrate: setup ## Dagster UI and daemon on 127.0.0.1:3000 (DAGSTER_PORT): the graph, schedules, backfills, alerts
+	$(BIN)/python -m orchestration.instance $(DAGSTER_HOME)
+	@# dagster-dbt finds dbt on PATH: the venv's bin first
+	PATH=$(CURDIR)/$(BIN):$$PATH DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -m orchestration.definitions \
+		--host 127.0.0.1 --port $(DAGSTER_PORT)
+
+pipeline-metrics: setup ## serve the pipeline's metrics (ops.pipeline_runs) on 127.0.0.1:9109/metrics (PIPELINE_METRICS_PORT)
+	$(BIN)/python -m orchestration.metrics
+
+prometheus-up: ## install (once) and start Prometheus on 127.0.0.1:9090 and Alertmanager on :9093 with the alert rules
+	scripts/prometheus.sh start
+
+prometheus-down: ## stop the Prometheus and Alertmanager of prometheus-up
+	scripts/prometheus.sh stop

@@ -92,6 +92,27 @@ class ApiSettings:
 
 
 @dataclass(frozen=True)
+class OrchestrationSettings:
+    """Dagster's alerts and the pipeline's metrics (orchestration/, issue 12)."""
+
+    alert_webhook_url: str | None = None  # Slack-compatible incoming webhook; None: alerts are only logged
+    dagster_url: str = "http://127.0.0.1:3000"  # the UI, for the run links in alerts
+    pipeline_metrics_port: int = 9109  # `make pipeline-metrics` serves /metrics here, on 127.0.0.1
+    # Raw hours with no data before the missing-partition check fails; 0 disables it (a quiet night).
+    raw_partition_lateness_hours: float = 2.0
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> OrchestrationSettings:
+        return cls(
+            alert_webhook_url=environ.get("ALERT_WEBHOOK_URL") or None,
+            dagster_url=(environ.get("DAGSTER_URL") or cls.dagster_url).rstrip("/"),
+            pipeline_metrics_port=_port(environ, "PIPELINE_METRICS_PORT") or cls.pipeline_metrics_port,
+            raw_partition_lateness_hours=_number(environ, "RAW_PARTITION_LATENESS_HOURS",
+                                                 cls.raw_partition_lateness_hours),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     """`warehouse_path` is the embedded warehouse: the DuckLake catalog (a SQLite file), with
     the data files in `<warehouse_path>.files/`. A production warehouse names its catalog
@@ -108,6 +129,7 @@ class Settings:
     kafka_bootstrap: str = DEFAULT_KAFKA_BOOTSTRAP
     api_keys_file: Path = Path(DEFAULT_API_KEYS_FILE)
     api: ApiSettings = field(default_factory=ApiSettings)
+    orchestration: OrchestrationSettings = field(default_factory=OrchestrationSettings)
 
     @property
     def pipelines_dir(self) -> Path:
@@ -127,4 +149,5 @@ class Settings:
             kafka_bootstrap=environ.get("KAFKA_BOOTSTRAP") or DEFAULT_KAFKA_BOOTSTRAP,
             api_keys_file=Path(environ.get("API_KEYS_FILE") or DEFAULT_API_KEYS_FILE),
             api=ApiSettings.from_environ(environ),
+            orchestration=OrchestrationSettings.from_environ(environ),
         )

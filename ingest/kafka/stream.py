@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ingest.kafka.consumer import ZoneConsumer
 from ingest.output import say
 from ingest.settings import Settings
 from ingest.warehouse.lake import connect
+from ingest.warehouse.writer import warehouse_writer
+
+if TYPE_CHECKING:
+    from ingest.load.loader import LoadReport
 
 
 @dataclass
@@ -49,10 +54,41 @@ def cycle_freshness(settings: Settings, load_id: str | None) -> tuple[float | No
     return (None, None) if row[0] is None else (float(row[0]), float(row[1]))
 
 
-def run_stream(consumer: ZoneConsumer, settings: Settings, interval: float, cycles: int | None = None) -> int:
+@dataclass
+class CycleWrites:
+    report: LoadReport | None  # None: nothing landed
+    load_seconds: float
+    dbt_seconds: float
+    built: bool | None = None  # None: no new rows, no build
+
+
+def load_and_build(landed: list[str], settings: Settings) -> CycleWrites:
+    """One cycle's writes: load the landed files, then build the realtime chain when rows came in.
+
+    The cycle is one writer from its load to the end of its build (the warehouse's writer
+    lock, which dbt, the loader and the orchestrator's steps take too): an orchestrated run or
+    a backfill waits for the cycle, and the cycle for them, instead of interleaving its load
+    and its build with theirs."""
     from ingest.load.loader import load_files
     from ingest.warehouse.dbt_runner import run_dbt
 
+    with warehouse_writer(settings, "stream cycle"):
+        started = time.monotonic()
+        report = load_files(landed, settings, show_progress=False) if landed else None
+        writes = CycleWrites(report, time.monotonic() - started, 0.0)
+        started = time.monotonic()
+        if report is not None and report.rows:
+            built = run_dbt(["build", "-s", "+tag:realtime", "--indirect-selection", "cautious",
+                             "--exclude", "test_type:unit", "--quiet"],
+                            settings, capture=True)
+            writes.built = built.returncode == 0
+            if not writes.built:
+                say("stream", f"dbt build failed, retrying next cycle:\n{built.stdout[-3000:]}")
+        writes.dbt_seconds = time.monotonic() - started
+    return writes
+
+
+def run_stream(consumer: ZoneConsumer, settings: Settings, interval: float, cycles: int | None = None) -> int:
     zone_root = consumer.zone.local_path("")
 
     def location(key: str) -> str:
@@ -68,18 +104,9 @@ def run_stream(consumer: ZoneConsumer, settings: Settings, interval: float, cycl
             # into this one's consuming, or an event could wait two cycles plus two builds.
             consumed = consumer.poll_for(max(1.0, interval - processing))
             consumer.flush_all()
-            started = time.monotonic()
             landed = [location(key) for key in consumer.take_written_keys()]
-            report = load_files(landed, settings, show_progress=False) if landed else None
-            load_seconds = time.monotonic() - started
-            started = time.monotonic()
-            if report is not None and report.rows:
-                built = run_dbt(["build", "-s", "+tag:realtime", "--indirect-selection", "cautious",
-                                 "--exclude", "test_type:unit", "--quiet"],
-                                settings, capture=True)
-                if built.returncode != 0:
-                    say("stream", f"dbt build failed, retrying next cycle:\n{built.stdout[-3000:]}")
-            dbt_seconds = time.monotonic() - started
+            writes = load_and_build(landed, settings)
+            report, load_seconds, dbt_seconds = writes.report, writes.load_seconds, writes.dbt_seconds
             processing = load_seconds + dbt_seconds
             p50, worst = cycle_freshness(settings, report.load_id if report and report.rows else None)
             say("stream", CycleReport(cycle, consumed, report.rows if report else 0, load_seconds, dbt_seconds,

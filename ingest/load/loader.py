@@ -268,7 +268,9 @@ def load_files(paths: list[str], settings: Settings, show_progress: bool = True)
     report = LoadReport()
     candidates = resolve(paths, settings)  # s3:// objects come as local cached copies
     pipeline = _pipeline(settings)
-    with exclusive(settings.pipelines_dir / "loader.lock", "load"), warehouse_writer(settings, "load"):
+    # The writer lock first, then the loader's own: every holder of both takes them in this order (the
+    # stream loop holds the writer lock for a whole cycle and loads inside it), or two would deadlock.
+    with warehouse_writer(settings, "load"), exclusive(settings.pipelines_dir / "loader.lock", "load"):
         return _load(pipeline, candidates, settings, report, started, show_progress)
 
 

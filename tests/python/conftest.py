@@ -28,3 +28,11 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(warehouse_path=tmp_path / "warehouse" / "test.sqlite")
+
+
+@pytest.fixture(scope="session")
+def dagster_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """dbt's manifest for the Dagster definitions, parsed once per session (orchestration tests)."""
+    from orchestration.dbt import manifest_path
+
+    return manifest_path(tmp_path_factory.mktemp("dagster-manifest"), refresh=True)

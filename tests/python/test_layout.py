@@ -129,3 +129,33 @@ def test_no_source_file_is_ignored_by_git() -> None:
     ignored = subprocess.run(["git", "check-ignore", "--no-index", *sources], cwd=PACKAGE_DIR.parent,
                              capture_output=True, text=True).stdout.split()
     assert ignored == []
+
+
+ORCHESTRATION_DIR = PACKAGE_DIR.parent / "orchestration"
+
+
+def test_ingest_never_imports_the_orchestrator() -> None:
+    """orchestration/ (Dagster) sits above ingest/: it calls the loader, dbt and the warehouse; ingest
+    runs without Dagster installed or imported."""
+    upward = sorted(module for module, path in ((module_name(path, PACKAGE_DIR), path) for path in PACKAGE_DIR.rglob("*.py"))
+                    if any(isinstance(node, ast.Import | ast.ImportFrom) and any(
+                        name.split(".")[0] in {"orchestration", "dagster", "dagster_dbt", "dagster_dlt"}
+                        for name in ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                                     else [node.module or ""]))
+                        for node in ast.walk(ast.parse(path.read_text(), str(path)))))
+    assert upward == []
+
+
+def test_the_orchestrator_has_no_import_cycles() -> None:
+    graph = import_graph(ORCHESTRATION_DIR)
+    assert graph and not cycles(graph), f"import cycles:\n{arrows(cycles(graph))}"
+
+
+def test_no_orchestration_file_is_ignored_by_git() -> None:
+    import subprocess
+
+    sources = [str(path.relative_to(ORCHESTRATION_DIR.parent)) for path in ORCHESTRATION_DIR.rglob("*")
+               if path.is_file() and "__pycache__" not in path.parts]
+    ignored = subprocess.run(["git", "check-ignore", "--no-index", *sources], cwd=ORCHESTRATION_DIR.parent,
+                             capture_output=True, text=True).stdout.split()
+    assert ignored == []

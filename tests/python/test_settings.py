@@ -12,7 +12,7 @@ import pytest
 
 from ingest.api.process import free_port
 from ingest.errors import InputError
-from ingest.settings import PROJECT_DIR, ApiSettings, Settings
+from ingest.settings import PROJECT_DIR, ApiSettings, OrchestrationSettings, Settings
 
 
 def test_defaults_when_nothing_is_set() -> None:
@@ -44,8 +44,20 @@ def test_every_variable_is_read() -> None:
     assert settings.pipelines_dir == Path("/w/.dlt-x")
 
 
+def test_orchestration_settings() -> None:
+    assert Settings.from_env({}).orchestration == OrchestrationSettings(
+        alert_webhook_url=None, dagster_url="http://127.0.0.1:3000", pipeline_metrics_port=9109,
+        raw_partition_lateness_hours=2.0)
+    environ = {"ALERT_WEBHOOK_URL": "http://127.0.0.1:1/hook", "DAGSTER_URL": "http://dagster:3000/",
+               "PIPELINE_METRICS_PORT": "9200", "RAW_PARTITION_LATENESS_HOURS": "0"}
+    assert Settings.from_env(environ).orchestration == OrchestrationSettings(
+        alert_webhook_url="http://127.0.0.1:1/hook", dagster_url="http://dagster:3000", pipeline_metrics_port=9200,
+        raw_partition_lateness_hours=0.0)
+
+
 @pytest.mark.parametrize("name,value", [("API_MAX_EVENTS", "lots"), ("API_RATE_LIMIT", "fast"),
-                                        ("API_METRICS_PORT", "http")])
+                                        ("API_METRICS_PORT", "http"), ("PIPELINE_METRICS_PORT", "x"),
+                                        ("RAW_PARTITION_LATENESS_HOURS", "late")])
 def test_a_malformed_number_names_its_variable(name: str, value: str) -> None:
     with pytest.raises(InputError, match=f"^{name}='{value}' is not a"):
         Settings.from_env({name: value})
