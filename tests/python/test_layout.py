@@ -17,7 +17,7 @@ PACKAGE_DIR = Path(__file__).resolve().parents[2] / "ingest"
 # Top to bottom. A concern is a subpackage of ingest/ or a module directly in it.
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"__main__", "cli"}),  # the command line
-    frozenset({"api", "kafka", "load", "sample", "warehouse"}),  # what the commands do
+    frozenset({"access", "api", "kafka", "load", "sample", "warehouse"}),  # what the commands do
     frozenset({"contract", "files", "zone"}),  # the event contract, raw files, the raw zone
     frozenset({"__init__", "errors", "locks", "output", "settings", "signals"}),  # what every module may use
 )
