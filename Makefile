@@ -46,10 +46,10 @@ test-dbt: setup ## dbt build (models, data tests, unit tests) on a small generat
 	WAREHOUSE_PATH=$(TEST_WAREHOUSE) $(BIN)/python -m ingest files $(TEST_DATA)
 	WAREHOUSE_PATH=$(TEST_WAREHOUSE) $(DBT) build --fail-fast
 
-lint: setup ## sqlfluff on models, tests and analyses; ruff and mypy on ingest/ (settings in pyproject.toml)
+lint: setup ## sqlfluff on models, tests and analyses; ruff and mypy on ingest/ and readapi/ (settings in pyproject.toml)
 	@mkdir -p $(dir $(TEST_WAREHOUSE))  # sqlfluff's dbt templater attaches the warehouse (created if new)
 	WAREHOUSE_PATH=$(TEST_WAREHOUSE) $(BIN)/sqlfluff lint models tests/singular analyses
-	$(BIN)/ruff check ingest
+	$(BIN)/ruff check ingest readapi
 	$(BIN)/mypy
 
 docs: setup ## build the dbt docs site into target/

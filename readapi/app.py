@@ -139,6 +139,7 @@ CourseId = Annotated[str, Path(min_length=1, max_length=200)]
 def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     verifier = TokenVerifier(settings.read_api)
     limits = settings.read_api
+    max_rows = limits.max_page_size
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -213,7 +214,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                                "rolling_7d_sessions", "avg_quiz_accuracy_30d", "last_login_days_ago",
                                "engagement_trend"), ("as_of_date",)).where("student_hash = ?", student_hash) \
                     .where("as_of_date between ? and ?", first, last)
-            page = query.page(db, copy, limit, cursor, limits.max_page_size)
+            page = query.page(db, copy, limit, cursor, max_rows)
             return respond(request, {"student_hash": student_hash, **page}, copy)
 
     @app.get("/v1/students/{student_hash}/activity", tags=["students"],
@@ -257,7 +258,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                 query.where("as_of_date = (select max(as_of_date) from feature_store.student_features)")
             else:
                 query.where("as_of_date = ?", as_of)
-            return respond(request, query.page(db, copy, limit, cursor, limits.max_page_size), copy)
+            return respond(request, query.page(db, copy, limit, cursor, max_rows), copy)
 
     def class_allowed(db: Any, caller: Principal, class_id: str) -> None:
         allow(caller, scopes.CLASS_MARTS, "class marts")
@@ -275,7 +276,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                            "visits_count", "avg_time_per_visit", "unique_students", "avg_scroll_depth",
                            "dropoff_rate"), ("date", "course_id", "chapter_id")) \
                 .where("class_id = ?", class_id).where("date between ? and ?", first, last)
-            return respond(request, {"class_id": class_id, **query.page(db, copy, limit, cursor, limits.max_page_size)}, copy)
+            return respond(request, {"class_id": class_id, **query.page(db, copy, limit, cursor, max_rows)}, copy)
 
     @app.get("/v1/classes/{class_id}/question-difficulty", tags=["classes"],
              summary="a class's question difficulty by date (teacher, school_admin, analyst)")
@@ -288,7 +289,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                            "attempts_count", "correct_count", "avg_time_spent", "difficulty_estimate"),
                            ("date", "quiz_id", "question_id")) \
                 .where("class_id = ?", class_id).where("date between ? and ?", first, last)
-            return respond(request, {"class_id": class_id, **query.page(db, copy, limit, cursor, limits.max_page_size)}, copy)
+            return respond(request, {"class_id": class_id, **query.page(db, copy, limit, cursor, max_rows)}, copy)
 
     @app.get("/v1/classes/{class_id}/disengaged-students", tags=["classes"],
              summary="students of a class not seen for days, or whose 7-day time is falling (teacher, "
@@ -312,7 +313,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                 query.where("f.as_of_date = (select max(as_of_date) from feature_store.student_features)")
             else:
                 query.where("f.as_of_date = ?", as_of)
-            return respond(request, {"class_id": class_id, **query.page(db, copy, limit, cursor, limits.max_page_size)}, copy)
+            return respond(request, {"class_id": class_id, **query.page(db, copy, limit, cursor, max_rows)}, copy)
 
     @app.get("/v1/courses/{course_id}/chapter-engagement", tags=["courses"],
              summary="a course's chapter engagement by date, every school (analyst)")
@@ -325,7 +326,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                            "avg_time_per_visit", "unique_students", "avg_scroll_depth", "dropoff_rate"),
                            ("date", "chapter_id")) \
                 .where("course_id = ?", course_id).where("date between ? and ?", first, last)
-            return respond(request, {"course_id": course_id, **query.page(db, copy, limit, cursor, limits.max_page_size)}, copy)
+            return respond(request, {"course_id": course_id, **query.page(db, copy, limit, cursor, max_rows)}, copy)
 
     @app.get("/v1/courses/{course_id}/question-difficulty", tags=["courses"],
              summary="a course's question difficulty by date, every school (analyst)")
@@ -339,7 +340,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                            ("q.date", "q.quiz_id", "q.question_id")) \
                 .where("q.quiz_id in (select quiz_id from silver.quiz_courses where course_id = ?)", course_id) \
                 .where("q.date between ? and ?", first, last)
-            return respond(request, {"course_id": course_id, **query.page(db, copy, limit, cursor, limits.max_page_size)}, copy)
+            return respond(request, {"course_id": course_id, **query.page(db, copy, limit, cursor, max_rows)}, copy)
 
     @app.get("/v1/courses/{course_id}/activity/realtime", tags=["courses"],
              summary="a course's events and active students by minute (teacher or school_admin of the course, "
@@ -356,7 +357,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                 .where("course_id = ?", course_id) \
                 .where("minute_start > (select max(minute_start) from gold.course_activity_realtime "
                        "where course_id = ?) - to_minutes(?)", course_id, minutes)
-            return respond(request, {"course_id": course_id, **query.page(db, copy, limit, cursor, limits.max_page_size)}, copy)
+            return respond(request, {"course_id": course_id, **query.page(db, copy, limit, cursor, max_rows)}, copy)
 
     @app.get("/v1/freshness", tags=["operations"], summary="each served table's latest partition and run")
     def freshness(request: Request, caller: Caller) -> Response:

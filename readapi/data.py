@@ -39,7 +39,9 @@ class Served:
         return self.reads or self.name
 
     def select(self, lake: str) -> str:
-        return self.source.format(lake=lake) if self.source else f"select {', '.join(self.columns)} from {lake}.{self.name}"
+        if self.source:
+            return self.source.format(lake=lake)
+        return f"select {', '.join(self.columns)} from {lake}.{self.name}"
 
 
 SERVED: tuple[Served, ...] = (
@@ -128,10 +130,10 @@ def copy_tables(settings: Settings) -> Copy:
                                      f"from {table.name}").fetchone()
             assert row is not None
             copy.freshness.append(Freshness(table.name, row[0], row[1], int(row[2])))
-        for table in ("silver.class_students", "silver.class_teachers", "silver.quiz_courses"):
-            if table not in copy.missing:
-                connection.execute(f"create index {table.split('.')[1]}_lookup on {table} "
-                                   f"({SERVED_BY_NAME[table].columns[0]})")
+        for lookup in ("silver.class_students", "silver.class_teachers", "silver.quiz_courses"):
+            if lookup not in copy.missing:
+                connection.execute(f"create index {lookup.split('.')[1]}_lookup on {lookup} "
+                                   f"({SERVED_BY_NAME[lookup].columns[0]})")
         return copy
     except BaseException:
         connection.close()

@@ -179,7 +179,8 @@ def erase_warehouse(settings: Settings, student_id: str, reason: str, report: Er
             params: list[str] = []
             for column, data_type in columns:
                 if data_type == "JSON" or column == "raw_line":
-                    matches.append(f'(contains(cast("{column}" as varchar), ?) or contains(cast("{column}" as varchar), ?))')
+                    text = f'cast("{column}" as varchar)'
+                    matches.append(f"(contains({text}, ?) or contains({text}, ?))")
                     params += [quoted, json.dumps(hash_)]
                 else:
                     matches.append(f'"{column}" in (?, ?)')

@@ -51,6 +51,7 @@ def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     settings = Settings(warehouse_path=folder / "warehouse.sqlite")
     load_files([str(folder / "raw")], settings, show_progress=False)
     load_roster(folder / "raw" / ROSTER_FOLDER, settings)
-    done = run_dbt(["build", "--exclude", "resource_type:test", "resource_type:unit_test", "--quiet"], settings, capture=True)
+    done = run_dbt(["build", "--exclude", "resource_type:test", "resource_type:unit_test", "--quiet"], settings,
+                   capture=True)
     assert done.returncode == 0, done.stdout[-4000:]
     return settings

@@ -16,13 +16,13 @@ from typing import Any
 
 import duckdb
 import pytest
+from warehouses import copy_warehouse
 
 from ingest.settings import PROJECT_DIR, Settings
 from ingest.warehouse.dbt_runner import run_dbt
 from ingest.warehouse.erasure import erasure_digest, student_hash, without_student
 from ingest.warehouse.lake import connect
 from ingest.warehouse.student_hash_salt import salt_from_environment
-from warehouses import copy_warehouse
 
 
 def student_tables(settings: Settings) -> dict[str, list[tuple[Any, ...]]]:

@@ -21,15 +21,14 @@ import jwt
 import pytest
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric import rsa
+from warehouses import copy_warehouse
 
 from ingest.access.tokens import ANALYST, ML_SERVICE, ROLES, SCHOOL_ADMIN, TEACHER, issue
 from ingest.api.process import free_port
-from ingest.settings import ReadApiSettings, Settings
+from ingest.settings import PROJECT_DIR, ReadApiSettings, Settings
 from ingest.warehouse.dbt_runner import dbt_environment, dbt_executable
-from ingest.settings import PROJECT_DIR
 from readapi.app import create_app, student_hash_of
 from readapi.data import Store
-from warehouses import copy_warehouse
 
 SECRET = "read-api-test-secret-of-32-chars!!"
 READ = ReadApiSettings(jwt_secret=SECRET, refresh_seconds=3600)
@@ -156,13 +155,15 @@ def test_a_teacher_or_admin_never_reads_another_schools_class_or_student(api: Ap
 
 
 def test_a_teacher_never_reads_a_class_of_another_teacher_in_the_same_school(api: Api) -> None:
-    response = api.get(f"/v1/classes/{api.own_class}/chapter-engagement", token(TEACHER, subject=SCOPE["other_teacher"]))
+    other_teacher = token(TEACHER, subject=SCOPE["other_teacher"])
+    response = api.get(f"/v1/classes/{api.own_class}/chapter-engagement", other_teacher)
     assert response.status_code == 403
 
 
 def test_a_teacher_reads_a_student_by_lms_id_as_by_hash(api: Api) -> None:
-    by_hash = api.get(f"/v1/students/{api.own_student[1]}/activity", token(TEACHER), params={"start": str(date.today() - timedelta(days=10))})
-    by_id = api.get("/v1/lms-students/activity", token(TEACHER), params={"start": str(date.today() - timedelta(days=10))},
+    since = {"start": str(date.today() - timedelta(days=10))}
+    by_hash = api.get(f"/v1/students/{api.own_student[1]}/activity", token(TEACHER), params=since)
+    by_id = api.get("/v1/lms-students/activity", token(TEACHER), params=since,
                     headers={"X-Student-Id": api.own_student[0]})
     assert by_hash.status_code == by_id.status_code == 200
     assert by_hash.json()["data"] and by_id.json() == by_hash.json()
@@ -282,7 +283,8 @@ def test_bad_parameters_are_400_with_the_same_error_shape(api: Api, params: dict
 def test_freshness_names_each_tables_latest_partition_and_run(api: Api) -> None:
     body = api.get("/v1/freshness", token(TEACHER)).json()
     tables = {item["table"]: item for item in body["tables"]}
-    assert {"gold.student_daily_activity", "feature_store.student_features", "gold.course_activity_realtime"} <= set(tables)
+    assert {"gold.student_daily_activity", "feature_store.student_features",
+            "gold.course_activity_realtime"} <= set(tables)
     assert all(item["latest_partition"] and item["latest_run"] for item in tables.values())
     assert body["missing"] == [] and body["snapshot"] == api.store.copy.snapshot
 
@@ -301,7 +303,8 @@ def test_the_copy_moves_to_new_snapshots_and_answers_while_a_build_runs(built_wa
     settings = Settings(warehouse_path=copy, read_api=READ)
     store = Store(settings)
     before = store.copy.snapshot
-    build = subprocess.Popen([dbt_executable(), "run", "--quiet", "--full-refresh", "-s", "student_daily_activity", "student_features",
+    build = subprocess.Popen([dbt_executable(), "run", "--quiet", "--full-refresh",
+                              "-s", "student_daily_activity", "student_features",
                               "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
                              cwd=PROJECT_DIR, env=dbt_environment(settings), stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True)
