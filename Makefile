@@ -69,6 +69,13 @@ bench-freshness: setup ## streaming freshness: Kafka at 1,000 events/s to gold.c
 clean: ## remove generated data, warehouse and dbt artifacts (keeps .venv)
 	rm -rf data warehouse target logs dbt_packages bench/work
 
+.PHONY: serve-read bench-read
+serve-read: setup ## the read API on 127.0.0.1:8100 (READ_API_JWT_SECRET or READ_API_JWKS; tokens: python -m ingest tokens issue)
+	$(BIN)/python -m readapi serve
+
+bench-read: setup ## benchmark the read API: p50/p99 at 200 req/s on the warehouse at WAREHOUSE_PATH (build it first)
+	$(BIN)/python bench/read.py
+
 .PHONY: s3-up s3-down
 s3-up: ## build (once) and start a local S3 server (MinIO, dev credentials) on 127.0.0.1:9000 (S3_PORT)
 	scripts/s3-server.sh install

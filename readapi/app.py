@@ -202,7 +202,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                      end: date | None, limit: int, cursor: str | None) -> Response:
         first, last = date_range(start, end)
         with the_store(request).cursor() as (db, copy):
-            if not scopes.may_see_student(db, caller, student_hash):
+            if not scopes.may_see_student(copy.roster, caller, student_hash):
                 raise ApiError(403, "forbidden", "this student is in none of the classes your token may see")
             if view == "activity":
                 query = Query_("gold.student_daily_activity", ("date", "total_sessions", "total_time_spent_seconds",
@@ -260,9 +260,9 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                 query.where("as_of_date = ?", as_of)
             return respond(request, query.page(db, copy, limit, cursor, max_rows), copy)
 
-    def class_allowed(db: Any, caller: Principal, class_id: str) -> None:
+    def class_allowed(copy: Copy, caller: Principal, class_id: str) -> None:
         allow(caller, scopes.CLASS_MARTS, "class marts")
-        if not scopes.may_see_class(db, caller, class_id):
+        if not scopes.may_see_class(copy.roster, caller, class_id):
             raise ApiError(403, "forbidden", f"class {class_id!r} is not one your token may see")
 
     @app.get("/v1/classes/{class_id}/chapter-engagement", tags=["classes"],
@@ -271,7 +271,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                                  end: End = None, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response:
         first, last = date_range(start, end)
         with the_store(request).cursor() as (db, copy):
-            class_allowed(db, caller, class_id)
+            class_allowed(copy, caller, class_id)
             query = Query_("gold.class_chapter_engagement", ("date", "course_id", "chapter_id", "total_time_spent",
                            "visits_count", "avg_time_per_visit", "unique_students", "avg_scroll_depth",
                            "dropoff_rate"), ("date", "course_id", "chapter_id")) \
@@ -284,7 +284,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                                   end: End = None, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response:
         first, last = date_range(start, end)
         with the_store(request).cursor() as (db, copy):
-            class_allowed(db, caller, class_id)
+            class_allowed(copy, caller, class_id)
             query = Query_("gold.class_question_attempts_summary", ("date", "quiz_id", "question_id",
                            "attempts_count", "correct_count", "avg_time_spent", "difficulty_estimate"),
                            ("date", "quiz_id", "question_id")) \
@@ -301,7 +301,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
             trend_below: Annotated[float, Query(ge=-1, le=1, description="or a 7-day trend at most this")] = -0.5,
             limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response:
         with the_store(request).cursor() as (db, copy):
-            class_allowed(db, caller, class_id)
+            class_allowed(copy, caller, class_id)
             query = Query_("feature_store.student_features as f", ("f.student_hash", "f.as_of_date",
                            "f.last_login_days_ago", "f.engagement_trend", "f.rolling_7d_time_spent",
                            "f.rolling_7d_sessions"), ("f.student_hash",)) \
@@ -350,7 +350,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                         limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response:
         allow(caller, scopes.COURSE_REALTIME, "realtime course activity")
         with the_store(request).cursor() as (db, copy):
-            if not scopes.may_see_course_activity(db, caller, course_id):
+            if not scopes.may_see_course_activity(copy.roster, caller, course_id):
                 raise ApiError(403, "forbidden", f"course {course_id!r} is taught in none of your classes or school")
             query = Query_("gold.course_activity_realtime", ("minute_start", "events_count", "active_students_5m",
                            "active_students_15m"), ("minute_start",)) \

@@ -1,4 +1,4 @@
-"""What each role may see, asked of the served roster tables at each request.
+"""What each role may see, from the roster of the served snapshot.
 
 - teacher: the classes the roster gives them (silver.class_teachers.teacher_id = the token's
   `sub`), and the students enrolled in those classes;
@@ -7,14 +7,14 @@
 - analyst: every mart, by hash only (never by an LMS id).
 
 An unknown class or student answers the same as a forbidden one for a scoped role, so a
-token cannot learn which ids exist outside its scope.
+token cannot learn which ids exist outside its scope. The roster is read into sets with each
+snapshot's copy (data.py, Roster), so a check costs no query.
 """
 
 from __future__ import annotations
 
-import duckdb
-
 from ingest.access.tokens import ANALYST, ML_SERVICE, SCHOOL_ADMIN, TEACHER, Principal
+from readapi.data import Roster
 
 STUDENT_ACTIVITY = frozenset({TEACHER, SCHOOL_ADMIN, ANALYST})
 STUDENT_FEATURES = frozenset({TEACHER, SCHOOL_ADMIN, ML_SERVICE, ANALYST})
@@ -26,42 +26,31 @@ COURSE_REALTIME = frozenset({TEACHER, SCHOOL_ADMIN, ANALYST})
 FRESHNESS = frozenset({TEACHER, SCHOOL_ADMIN, ML_SERVICE, ANALYST})
 
 
-def _exists(cursor: duckdb.DuckDBPyConnection, sql: str, *params: object) -> bool:
-    return cursor.execute(f"select exists ({sql})", list(params)).fetchone() == (True,)
-
-
-def may_see_student(cursor: duckdb.DuckDBPyConnection, principal: Principal, student_hash: str) -> bool:
+def may_see_student(roster: Roster, principal: Principal, student_hash: str) -> bool:
     if principal.role in (ANALYST, ML_SERVICE):
         return True
     if principal.role == TEACHER:
-        return _exists(cursor, "select 1 from silver.class_students as s inner join silver.class_teachers as t "
-                               "on s.class_id = t.class_id where t.teacher_id = ? and s.student_hash = ?",
-                       principal.subject, student_hash)
-    return _exists(cursor, "select 1 from silver.class_students where school_id = ? and student_hash = ?",
-                   principal.school_id, student_hash)
+        return any(student_hash in roster.class_students.get(class_id, ())
+                   for class_id in roster.teacher_classes.get(principal.subject, ()))
+    return student_hash in roster.school_students.get(principal.school_id or "", ())
 
 
-def may_see_class(cursor: duckdb.DuckDBPyConnection, principal: Principal, class_id: str) -> bool:
+def may_see_class(roster: Roster, principal: Principal, class_id: str) -> bool:
     if principal.role == ANALYST:
         return True
     if principal.role == TEACHER:
-        return _exists(cursor, "select 1 from silver.class_teachers where teacher_id = ? and class_id = ?",
-                       principal.subject, class_id)
+        return class_id in roster.teacher_classes.get(principal.subject, ())
     if principal.role == SCHOOL_ADMIN:
-        return _exists(cursor, "select 1 from silver.class_teachers where school_id = ? and class_id = ? "
-                               "union all select 1 from silver.class_students where school_id = ? and class_id = ?",
-                       principal.school_id, class_id, principal.school_id, class_id)
+        return class_id in roster.school_classes.get(principal.school_id or "", ())
     return False
 
 
-def may_see_course_activity(cursor: duckdb.DuckDBPyConnection, principal: Principal, course_id: str) -> bool:
+def may_see_course_activity(roster: Roster, principal: Principal, course_id: str) -> bool:
     """Realtime course activity (counts, no student): a teacher of the course, an admin of a school teaching it."""
     if principal.role == ANALYST:
         return True
     if principal.role == TEACHER:
-        return _exists(cursor, "select 1 from silver.class_teachers where teacher_id = ? and course_id = ?",
-                       principal.subject, course_id)
+        return course_id in roster.teacher_courses.get(principal.subject, ())
     if principal.role == SCHOOL_ADMIN:
-        return _exists(cursor, "select 1 from silver.class_teachers where school_id = ? and course_id = ?",
-                       principal.school_id, course_id)
+        return course_id in roster.school_courses.get(principal.school_id or "", ())
     return False
