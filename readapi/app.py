@@ -14,6 +14,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -21,7 +23,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 import orjson
-from fastapi import Depends, FastAPI, Header, Path, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -37,6 +39,51 @@ from readapi.data import Copy, Store
 DEFAULT_DAYS = 30
 DEFAULT_LIMIT = 100
 bearer = HTTPBearer(auto_error=False, description="a JWT: `python -m ingest tokens issue` for development")
+
+
+CACHE_ENTRIES = 20_000
+
+
+class CachedAnswer(Exception):
+    """Raised by the cache dependency on a hit: the stored answer is sent as is."""
+
+    def __init__(self, body: bytes, etag: str) -> None:
+        super().__init__(etag)
+        self.body, self.etag = body, etag
+
+
+class AnswerCache:
+    """Answers of the served snapshot, by who asked and what: a repeated request costs no query.
+    Emptied when the snapshot changes. An LMS id is kept only as its hash."""
+
+    def __init__(self) -> None:
+        self.snapshot = -1
+        self.entries: OrderedDict[tuple[Any, ...], tuple[bytes, str]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def key(request: Request, caller: Principal) -> tuple[Any, ...]:
+        lms_id = request.headers.get("x-student-id")
+        return (caller.role, caller.subject, caller.school_id, request.url.path, request.url.query,
+                student_hash_of(lms_id) if lms_id else None)
+
+    def get(self, snapshot: int, key: tuple[Any, ...]) -> tuple[bytes, str] | None:
+        with self.lock:
+            if snapshot != self.snapshot:
+                return None
+            found = self.entries.get(key)
+            if found is not None:
+                self.entries.move_to_end(key)
+            return found
+
+    def put(self, snapshot: int, key: tuple[Any, ...], answer: tuple[bytes, str]) -> None:
+        with self.lock:
+            if snapshot != self.snapshot:
+                self.entries.clear()
+                self.snapshot = snapshot
+            self.entries[key] = answer
+            if len(self.entries) > CACHE_ENTRIES:
+                self.entries.popitem(last=False)
 
 
 class ApiError(Exception):
@@ -119,9 +166,11 @@ def principal(request: Request,
         raise ApiError(401, "unauthorized", "send a bearer token: Authorization: Bearer <JWT>")
     verifier: TokenVerifier = request.app.state.verifier
     try:
-        return verifier.verify(credentials.credentials)
+        caller = verifier.verify(credentials.credentials)
     except TokenError as error:
         raise ApiError(401, "invalid_token", str(error)) from None
+    request.state.caller = caller
+    return caller
 
 
 Caller = Annotated[Principal, Depends(principal)]
@@ -170,6 +219,27 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         return error_response(error.status_code, code, str(error.detail))
 
     app.state.verifier = verifier
+    cache = AnswerCache()
+
+    def cache_headers(etag: str) -> dict[str, str]:
+        return {"ETag": etag, "Cache-Control": f"private, max-age={max(int(limits.refresh_seconds), 1)}",
+                "Vary": "Authorization"}
+
+    def answer(request: Request, body: bytes, etag: str) -> Response:
+        if etag in [tag.strip() for tag in request.headers.get("if-none-match", "").split(",")]:
+            return Response(status_code=304, headers=cache_headers(etag))
+        return Response(body, media_type="application/json", headers=cache_headers(etag))
+
+    def from_cache(request: Request, caller: Caller) -> None:
+        found = cache.get(request.app.state.store.copy.snapshot, AnswerCache.key(request, caller))
+        if found is not None:
+            raise CachedAnswer(*found)
+
+    @app.exception_handler(CachedAnswer)
+    async def _cached(request: Request, hit: CachedAnswer) -> Response:
+        return answer(request, hit.body, hit.etag)
+
+    router = APIRouter(dependencies=[Depends(from_cache)])
 
     def allow(caller: Principal, roles: frozenset[str], what: str) -> None:
         if caller.role not in roles:
@@ -188,11 +258,9 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     def respond(request: Request, payload: dict[str, Any], copy: Copy) -> Response:
         body = orjson.dumps({**payload, "snapshot": copy.snapshot}, default=_json_default)
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-        headers = {"ETag": etag, "Cache-Control": f"private, max-age={max(int(limits.refresh_seconds), 1)}",
-                   "Vary": "Authorization"}
-        if etag in [tag.strip() for tag in request.headers.get("if-none-match", "").split(",")]:
-            return Response(status_code=304, headers=headers)
-        return Response(body, media_type="application/json", headers=headers)
+        caller: Principal = request.state.caller
+        cache.put(copy.snapshot, AnswerCache.key(request, caller), (body, etag))
+        return answer(request, body, etag)
 
     def the_store(request: Request) -> Store:
         current: Store = request.app.state.store
@@ -217,35 +285,35 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
             page = query.page(db, copy, limit, cursor, max_rows)
             return respond(request, {"student_hash": student_hash, **page}, copy)
 
-    @app.get("/v1/students/{student_hash}/activity", tags=["students"],
+    @router.get("/v1/students/{student_hash}/activity", tags=["students"],
              summary="a student's daily activity (teacher, school_admin, analyst)")
     def student_activity(request: Request, caller: Caller, student_hash: StudentHash, start: Start = None,
                          end: End = None, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response:
         allow(caller, scopes.STUDENT_ACTIVITY, "student activity")
         return student_rows(request, caller, student_hash, "activity", start, end, limit, cursor)
 
-    @app.get("/v1/students/{student_hash}/features", tags=["students"],
+    @router.get("/v1/students/{student_hash}/features", tags=["students"],
              summary="a student's features by day (teacher, school_admin, ml_service, analyst)")
     def student_features(request: Request, caller: Caller, student_hash: StudentHash, start: Start = None,
                          end: End = None, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response:
         allow(caller, scopes.STUDENT_FEATURES, "student features")
         return student_rows(request, caller, student_hash, "features", start, end, limit, cursor)
 
-    @app.get("/v1/lms-students/activity", tags=["students"],
+    @router.get("/v1/lms-students/activity", tags=["students"],
              summary="a student's daily activity by LMS id, in the X-Student-Id header (teacher, school_admin)")
     def lms_student_activity(request: Request, caller: Caller, student_id: LmsId, start: Start = None,
                              end: End = None, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response:
         allow(caller, scopes.BY_LMS_ID, "students by LMS id (use the student hash)")
         return student_rows(request, caller, student_hash_of(student_id), "activity", start, end, limit, cursor)
 
-    @app.get("/v1/lms-students/features", tags=["students"],
+    @router.get("/v1/lms-students/features", tags=["students"],
              summary="a student's features by LMS id, in the X-Student-Id header (teacher, school_admin)")
     def lms_student_features(request: Request, caller: Caller, student_id: LmsId, start: Start = None,
                              end: End = None, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response:
         allow(caller, scopes.BY_LMS_ID, "students by LMS id (use the student hash)")
         return student_rows(request, caller, student_hash_of(student_id), "features", start, end, limit, cursor)
 
-    @app.get("/v1/features", tags=["features"], summary="every student's features on one date (ml_service, analyst)")
+    @router.get("/v1/features", tags=["features"], summary="every student's features on one date (ml_service, analyst)")
     def all_features(request: Request, caller: Caller,
                      as_of: Annotated[date | None, Query(description="default: the latest date")] = None,
                      limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response:
@@ -265,7 +333,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         if not scopes.may_see_class(copy.roster, caller, class_id):
             raise ApiError(403, "forbidden", f"class {class_id!r} is not one your token may see")
 
-    @app.get("/v1/classes/{class_id}/chapter-engagement", tags=["classes"],
+    @router.get("/v1/classes/{class_id}/chapter-engagement", tags=["classes"],
              summary="a class's chapter engagement by date (teacher, school_admin, analyst)")
     def class_chapter_engagement(request: Request, caller: Caller, class_id: ClassId, start: Start = None,
                                  end: End = None, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response:
@@ -278,7 +346,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                 .where("class_id = ?", class_id).where("date between ? and ?", first, last)
             return respond(request, {"class_id": class_id, **query.page(db, copy, limit, cursor, max_rows)}, copy)
 
-    @app.get("/v1/classes/{class_id}/question-difficulty", tags=["classes"],
+    @router.get("/v1/classes/{class_id}/question-difficulty", tags=["classes"],
              summary="a class's question difficulty by date (teacher, school_admin, analyst)")
     def class_question_difficulty(request: Request, caller: Caller, class_id: ClassId, start: Start = None,
                                   end: End = None, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response:
@@ -291,7 +359,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                 .where("class_id = ?", class_id).where("date between ? and ?", first, last)
             return respond(request, {"class_id": class_id, **query.page(db, copy, limit, cursor, max_rows)}, copy)
 
-    @app.get("/v1/classes/{class_id}/disengaged-students", tags=["classes"],
+    @router.get("/v1/classes/{class_id}/disengaged-students", tags=["classes"],
              summary="students of a class not seen for days, or whose 7-day time is falling (teacher, "
                      "school_admin, analyst)")
     def disengaged_students(
@@ -315,7 +383,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                 query.where("f.as_of_date = ?", as_of)
             return respond(request, {"class_id": class_id, **query.page(db, copy, limit, cursor, max_rows)}, copy)
 
-    @app.get("/v1/courses/{course_id}/chapter-engagement", tags=["courses"],
+    @router.get("/v1/courses/{course_id}/chapter-engagement", tags=["courses"],
              summary="a course's chapter engagement by date, every school (analyst)")
     def course_chapter_engagement(request: Request, caller: Caller, course_id: CourseId, start: Start = None,
                                   end: End = None, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response:
@@ -328,7 +396,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                 .where("course_id = ?", course_id).where("date between ? and ?", first, last)
             return respond(request, {"course_id": course_id, **query.page(db, copy, limit, cursor, max_rows)}, copy)
 
-    @app.get("/v1/courses/{course_id}/question-difficulty", tags=["courses"],
+    @router.get("/v1/courses/{course_id}/question-difficulty", tags=["courses"],
              summary="a course's question difficulty by date, every school (analyst)")
     def course_question_difficulty(request: Request, caller: Caller, course_id: CourseId, start: Start = None,
                                    end: End = None, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response:
@@ -342,7 +410,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                 .where("q.date between ? and ?", first, last)
             return respond(request, {"course_id": course_id, **query.page(db, copy, limit, cursor, max_rows)}, copy)
 
-    @app.get("/v1/courses/{course_id}/activity/realtime", tags=["courses"],
+    @router.get("/v1/courses/{course_id}/activity/realtime", tags=["courses"],
              summary="a course's events and active students by minute (teacher or school_admin of the course, "
                      "analyst)")
     def course_realtime(request: Request, caller: Caller, course_id: CourseId,
@@ -359,7 +427,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                        "where course_id = ?) - to_minutes(?)", course_id, minutes)
             return respond(request, {"course_id": course_id, **query.page(db, copy, limit, cursor, max_rows)}, copy)
 
-    @app.get("/v1/freshness", tags=["operations"], summary="each served table's latest partition and run")
+    @router.get("/v1/freshness", tags=["operations"], summary="each served table's latest partition and run")
     def freshness(request: Request, caller: Caller) -> Response:
         allow(caller, scopes.FRESHNESS, "freshness")
         copy = the_store(request).copy
@@ -367,6 +435,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                    "rows": item.rows} for item in copy.freshness]
         return respond(request, {"served_since": copy.loaded_at, "tables": tables,
                                  "missing": sorted(copy.missing)}, copy)
+
+    app.include_router(router)
 
     @app.get("/healthz", tags=["operations"], summary="the process is up (no token)")
     def healthz() -> dict[str, str]:
