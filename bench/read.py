@@ -55,28 +55,57 @@ def request_mix(settings: Settings) -> list[tuple[str, str]]:
     return mix
 
 
-async def run_load(url: str, mix: list[tuple[str, str]], rate: float, seconds: float) -> tuple[list[float], int]:
+class Connection:
+    """A minimal HTTP/1.1 keep-alive client (as in bench/api.py): the load generator shares the
+    machine, so it must cost much less than the server."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, port: int) -> Connection:
+        return cls(*await asyncio.open_connection("127.0.0.1", port))
+
+    async def get(self, request: bytes) -> int:
+        self.writer.write(request)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        await self.reader.readexactly(length)
+        return int(head[9:12])
+
+
+async def run_load(port: int, mix: list[tuple[str, str]], rate: float, seconds: float,
+                   connections: int = 32) -> tuple[list[float], int]:
+    requests = [f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
+                for path, token in mix]
+    pool: asyncio.Queue[Connection] = asyncio.Queue()
+    for _ in range(connections):
+        pool.put_nowait(await Connection.open(port))
     latencies: list[float] = []
     errors = 0
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
-        async def one(index: int, due: float) -> None:
-            nonlocal errors
-            path, token = mix[index % len(mix)]
-            response = await client.get(path, headers={"Authorization": f"Bearer {token}"})
-            latencies.append(time.perf_counter() - due)
-            if response.status_code != 200:
-                errors += 1
 
-        start = time.perf_counter()
-        tasks = []
-        for index in range(int(rate * seconds)):
-            due = start + index / rate
-            delay = due - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(index, due)))
-        await asyncio.gather(*tasks)
+    async def one(index: int, due: float) -> None:
+        nonlocal errors
+        connection = await pool.get()
+        status = await connection.get(requests[index % len(requests)])
+        latencies.append(time.perf_counter() - due)
+        errors += status != 200
+        pool.put_nowait(connection)
+
+    start = time.perf_counter()
+    tasks = []
+    for index in range(int(rate * seconds)):
+        due = start + index / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(index, due)))
+    await asyncio.gather(*tasks)
+    while not pool.empty():
+        pool.get_nowait().writer.close()
     return latencies, errors
 
 
@@ -109,8 +138,8 @@ def main() -> int:
             if server.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"the read API did not start: {server.stdout.read() if server.stdout else ''}")
             time.sleep(0.2)
-        asyncio.run(run_load(url, mix, args.rate, args.warmup))
-        latencies, errors = asyncio.run(run_load(url, mix, args.rate, args.seconds))
+        asyncio.run(run_load(port, mix, args.rate, args.warmup))
+        latencies, errors = asyncio.run(run_load(port, mix, args.rate, args.seconds))
     finally:
         server.terminate()
         server.wait(timeout=60)
