@@ -46,10 +46,10 @@ test-dbt: setup ## dbt build (models, data tests, unit tests) on a small generat
 	WAREHOUSE_PATH=$(TEST_WAREHOUSE) $(BIN)/python -m ingest files $(TEST_DATA)
 	WAREHOUSE_PATH=$(TEST_WAREHOUSE) $(DBT) build --fail-fast
 
-lint: setup ## sqlfluff on models, tests and analyses; ruff and mypy on ingest/ and orchestration/ (settings in pyproject.toml)
+lint: setup ## sqlfluff on models, tests and analyses; ruff and mypy on ingest/, orchestration/ and readapi/ (settings in pyproject.toml)
 	@mkdir -p $(dir $(TEST_WAREHOUSE))  # sqlfluff's dbt templater attaches the warehouse (created if new)
 	WAREHOUSE_PATH=$(TEST_WAREHOUSE) $(BIN)/sqlfluff lint models tests/singular analyses
-	$(BIN)/ruff check ingest orchestration
+	$(BIN)/ruff check ingest orchestration readapi
 	$(BIN)/mypy
 
 docs: setup ## build the dbt docs site into target/
@@ -68,6 +68,13 @@ bench-freshness: setup ## streaming freshness: Kafka at 1,000 events/s to gold.c
 
 clean: ## remove generated data, warehouse and dbt artifacts (keeps .venv)
 	rm -rf data warehouse target logs dbt_packages bench/work
+
+.PHONY: serve-read bench-read
+serve-read: setup ## the read API on 127.0.0.1:8100 (READ_API_JWT_SECRET or READ_API_JWKS; tokens: python -m ingest tokens issue)
+	$(BIN)/python -m readapi serve
+
+bench-read: setup ## benchmark the read API: p50/p99 at 200 req/s on the warehouse at WAREHOUSE_PATH (build it first)
+	$(BIN)/python bench/read.py
 
 .PHONY: s3-up s3-down
 s3-up: ## build (once) and start a local S3 server (MinIO, dev credentials) on 127.0.0.1:9000 (S3_PORT)

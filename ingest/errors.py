@@ -21,3 +21,7 @@ class ObjectNotFoundError(RawZoneError):
 
 class BodyTooLargeError(Exception):
     """A tracking API request body past its limit; answered 413, never raised past the API."""
+
+
+class TokenError(Exception):
+    """A read API bearer token that does not verify (signature, expiry, issuer, audience, claims); answered 401."""

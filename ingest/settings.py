@@ -91,6 +91,40 @@ class ApiSettings:
         )
 
 
+def _flag(environ: Mapping[str, str], name: str) -> bool:
+    text = (environ.get(name) or "").strip().lower()
+    if text in ("", "0", "false", "no", "off"):
+        return False
+    if text in ("1", "true", "yes", "on"):
+        return True
+    raise InputError(f"{name}={text!r} is not true or false; set it to one of them, or unset it (false)")
+
+
+@dataclass(frozen=True)
+class ReadApiSettings:
+    """The read API (readapi/): how its bearer tokens are verified, how often it looks for new data."""
+
+    jwt_secret: str | None = None  # HS256, development: at least 32 characters
+    jwks: str | None = None  # RS256, production: a JWKS file or https URL
+    issuer: str = "student-behavior-elt"
+    audience: str = "student-behavior-read-api"
+    refresh_seconds: float = 5.0  # a new warehouse snapshot is served within about this long
+    max_page_size: int = 1000
+    max_range_days: int = 366
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> ReadApiSettings:
+        return cls(
+            jwt_secret=environ.get("READ_API_JWT_SECRET") or None,
+            jwks=environ.get("READ_API_JWKS") or None,
+            issuer=environ.get("READ_API_ISSUER") or cls.issuer,
+            audience=environ.get("READ_API_AUDIENCE") or cls.audience,
+            refresh_seconds=_number(environ, "READ_API_REFRESH_SECONDS", cls.refresh_seconds),
+            max_page_size=int(_number(environ, "READ_API_MAX_PAGE_SIZE", cls.max_page_size)),
+            max_range_days=int(_number(environ, "READ_API_MAX_RANGE_DAYS", cls.max_range_days)),
+        )
+
+
 @dataclass(frozen=True)
 class OrchestrationSettings:
     """Dagster's alerts and the pipeline's metrics (orchestration/, issue 12)."""
@@ -130,6 +164,9 @@ class Settings:
     api_keys_file: Path = Path(DEFAULT_API_KEYS_FILE)
     api: ApiSettings = field(default_factory=ApiSettings)
     orchestration: OrchestrationSettings = field(default_factory=OrchestrationSettings)
+    read_api: ReadApiSettings = field(default_factory=ReadApiSettings)
+    # DuckLake's encrypted data files: set when the lake is created (the catalog keeps each file's key).
+    warehouse_encrypted: bool = False
 
     @property
     def pipelines_dir(self) -> Path:
@@ -150,4 +187,6 @@ class Settings:
             api_keys_file=Path(environ.get("API_KEYS_FILE") or DEFAULT_API_KEYS_FILE),
             api=ApiSettings.from_environ(environ),
             orchestration=OrchestrationSettings.from_environ(environ),
+            read_api=ReadApiSettings.from_environ(environ),
+            warehouse_encrypted=_flag(environ, "WAREHOUSE_ENCRYPTED"),
         )

@@ -11,12 +11,12 @@ import logging
 import sys
 
 from ingest import __version__
-from ingest.cli import api, geoip, kafka, load, roster, run, sample, warehouse
+from ingest.cli import access, api, geoip, kafka, load, roster, run, sample, warehouse
 from ingest.errors import InputError, RawZoneError
 from ingest.settings import Settings
 from ingest.warehouse.busy import busy_message, is_busy
 
-COMMAND_GROUPS = (sample, load, roster, run, warehouse, api, kafka, geoip)
+COMMAND_GROUPS = (sample, load, roster, run, warehouse, api, kafka, geoip, access)
 
 
 def version_text() -> str:

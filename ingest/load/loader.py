@@ -21,7 +21,7 @@ from ingest.locks import exclusive
 from ingest.output import Progress, say
 from ingest.settings import Settings
 from ingest.warehouse.busy import explained_warehouse_errors
-from ingest.warehouse.lake import ALIAS, METADATA_SCHEMA, duckdb_config, install_extensions, location
+from ingest.warehouse.lake import ALIAS, METADATA_SCHEMA, connect, duckdb_config, install_extensions, location
 from ingest.warehouse.writer import warehouse_writer
 from ingest.zone.raw_zone_cache import resolve
 
@@ -102,6 +102,10 @@ def _pipeline(settings: Settings) -> Pipeline:
 
     from ingest.load.destination import tagged_ducklake
 
+    if settings.warehouse_encrypted:
+        # WAREHOUSE_ENCRYPTED: the lake is created here, encrypted, before dlt attaches it (the
+        # catalog keeps the setting, so every later writer encrypts too).
+        connect(settings).close()
     folder = settings.warehouse_path.parent
     try:
         # The working folder sits beside the warehouse: creating it proves the folder is writable.

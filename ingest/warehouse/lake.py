@@ -63,8 +63,10 @@ class LakeLocation:
         words = [w for w in self.catalog.removeprefix("postgres:").split() if not w.startswith("password=")]
         return "postgres:" + " ".join(words)
 
-    def attach_sql(self, read_only: bool = False, snapshot: int | None = None) -> str:
+    def attach_sql(self, read_only: bool = False, snapshot: int | None = None, encrypted: bool = False) -> str:
         options = [f"DATA_PATH {sql_literal(self.data_path)}", "OVERRIDE_DATA_PATH true"]
+        if encrypted and not read_only:
+            options.append("ENCRYPTED")
         if self.is_embedded:
             # WAL lets readers in other processes read while a writer commits; a busy catalog
             # is waited for instead of failing at once. dlt's DuckLake destination does the same.
@@ -137,11 +139,16 @@ def connect(settings: Settings, read_only: bool = False, snapshot: int | None = 
     lake = location(settings)
     if read_only and lake.is_embedded and not Path(lake.catalog.removeprefix("sqlite:")).exists():
         raise InputError(f"no warehouse at {settings.warehouse_path}: run 'make run' or 'python -m ingest files' first")
+    new = lake.is_embedded and not Path(lake.catalog.removeprefix("sqlite:")).exists()
     if not read_only and lake.is_embedded:
         Path(lake.catalog.removeprefix("sqlite:")).parent.mkdir(parents=True, exist_ok=True)
     connection = duckdb.connect(config=duckdb_config(settings, **config))
     try:
-        connection.execute(lake.attach_sql(read_only=read_only, snapshot=snapshot))
+        connection.execute(lake.attach_sql(read_only=read_only, snapshot=snapshot,
+                                           encrypted=settings.warehouse_encrypted))
+        if new and settings.warehouse_encrypted and not read_only:
+            # Encryption covers the Parquet files only: no rows are kept (inlined) in the catalog.
+            connection.execute(f"CALL {ALIAS}.set_option('data_inlining_row_limit', 0)")
         connection.execute(f"USE {ALIAS}")
     except BaseException:
         connection.close()

@@ -21,9 +21,15 @@ DUCKDB_ONLY = ("json_transform", "epoch_us", "regexp_full_match", "json_extract_
 ENVIRONMENT_SALT = "bigquery-compile-secret-0123456789abcdefXYZ"
 
 
+# Who each layer is granted to (dbt_project.yml, `+grants`): read from the environment.
+GRANTEES = {"BIGQUERY_ANALYST_READERS": "group:analysts@example.org, user:ana@example.org",
+            "BIGQUERY_ML_READERS": "serviceAccount:ml@offline-project.iam.gserviceaccount.com",
+            "BIGQUERY_PIPELINE_READERS": ""}
+
+
 def compile_for_bigquery(tmp_path: Path) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, BIGQUERY_KEYFILE=str(fake_keyfile(tmp_path)), BIGQUERY_PROJECT="offline-project",
-               DBT_PROFILES_DIR=str(PROJECT_DIR / "profiles"), STUDENT_HASH_SALT=ENVIRONMENT_SALT)
+               DBT_PROFILES_DIR=str(PROJECT_DIR / "profiles"), STUDENT_HASH_SALT=ENVIRONMENT_SALT, **GRANTEES)
     return subprocess.run(
         [dbt_executable(), "compile", "--target", "bigquery", "--no-introspect", "--no-populate-cache",
          "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"), "--no-partial-parse"],
@@ -82,3 +88,20 @@ def test_large_models_are_partitioned_by_day_and_clustered(tmp_path: Path) -> No
     assert "partition by date cluster by quiz_id, question_id" in ddl["question_attempts_summary"]
     assert "partition by as_of_date cluster by student_hash" in ddl["student_features"]
     assert "partition by timestamp_trunc(minute_start, day) cluster by course_id" in ddl["course_activity_realtime"]
+
+
+def test_each_layer_is_granted_to_its_readers_only(compile_folder: Path) -> None:
+    """raw and intermediate: the pipeline only (no grant unless BIGQUERY_PIPELINE_READERS); silver
+    and gold: analysts; feature_store: ML services."""
+    import json
+
+    manifest = json.loads((compile_folder / "target" / "manifest.json").read_text())
+    viewer = "roles/bigquery.dataViewer"
+    analysts = ["group:analysts@example.org", "user:ana@example.org"]
+    ml = ["serviceAccount:ml@offline-project.iam.gserviceaccount.com"]
+    expected = {"raw": {}, "intermediate": {}, "silver": {viewer: analysts}, "gold": {viewer: analysts},
+                "feature_store": {viewer: ml}}
+    models = [node for node in manifest["nodes"].values() if node["resource_type"] == "model"]
+    assert {node["schema"] for node in models} == set(expected)
+    for node in models:
+        assert node["config"]["grants"] == expected[node["schema"]], node["name"]

@@ -17,7 +17,7 @@ PACKAGE_DIR = Path(__file__).resolve().parents[2] / "ingest"
 # Top to bottom. A concern is a subpackage of ingest/ or a module directly in it.
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"__main__", "cli"}),  # the command line
-    frozenset({"api", "kafka", "load", "sample", "warehouse"}),  # what the commands do
+    frozenset({"access", "api", "kafka", "load", "sample", "warehouse"}),  # what the commands do
     frozenset({"contract", "files", "zone"}),  # the event contract, raw files, the raw zone
     frozenset({"__init__", "errors", "locks", "output", "settings", "signals"}),  # what every module may use
 )
@@ -159,3 +159,21 @@ def test_no_orchestration_file_is_ignored_by_git() -> None:
     ignored = subprocess.run(["git", "check-ignore", "--no-index", *sources], cwd=ORCHESTRATION_DIR.parent,
                              capture_output=True, text=True).stdout.split()
     assert ignored == []
+
+
+READAPI_DIR = PACKAGE_DIR.parent / "readapi"
+
+
+def test_the_read_api_sits_above_ingest_and_ingest_never_imports_it() -> None:
+    """readapi/ (the read API, its own package) uses ingest's lower layers; nothing in ingest/ uses readapi."""
+    for path in PACKAGE_DIR.rglob("*.py"):
+        tree = ast.parse(path.read_text(), str(path))
+        names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+        names |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+        assert not any(name.split(".")[0] == "readapi" for name in names), path
+    allowed = {"access", "errors", "settings", "warehouse"}
+    for path in READAPI_DIR.rglob("*.py"):
+        tree = ast.parse(path.read_text(), str(path))
+        used = {node.module.split(".")[1] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                and node.module and node.module.startswith("ingest.")}
+        assert used <= allowed, f"{path} imports ingest.{sorted(used - allowed)}"

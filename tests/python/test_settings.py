@@ -72,3 +72,19 @@ def test_serve_with_a_malformed_limit_says_which_variable_and_exits_2(tmp_path: 
     assert "Traceback" not in done.stderr
     assert done.stderr.strip() == "error: API_MAX_EVENTS='lots' is not a number; set it to one, or unset it " \
                                   "for the default (1000)"
+
+
+def test_read_api_and_encryption_settings() -> None:
+    from ingest.settings import ReadApiSettings
+
+    assert Settings.from_env({}).read_api == ReadApiSettings()
+    assert Settings.from_env({}).warehouse_encrypted is False
+    settings = Settings.from_env({"READ_API_JWT_SECRET": "s" * 32, "READ_API_JWKS": "/keys.json",
+                                  "READ_API_ISSUER": "idp", "READ_API_AUDIENCE": "aud",
+                                  "READ_API_REFRESH_SECONDS": "2", "READ_API_MAX_PAGE_SIZE": "50",
+                                  "READ_API_MAX_RANGE_DAYS": "31", "WAREHOUSE_ENCRYPTED": "true"})
+    assert settings.read_api == ReadApiSettings(jwt_secret="s" * 32, jwks="/keys.json", issuer="idp", audience="aud",
+                                                refresh_seconds=2, max_page_size=50, max_range_days=31)
+    assert settings.warehouse_encrypted is True
+    with pytest.raises(InputError, match="^WAREHOUSE_ENCRYPTED='maybe' is not true or false"):
+        Settings.from_env({"WAREHOUSE_ENCRYPTED": "maybe"})

@@ -227,6 +227,8 @@ final as (
     from guarded
     left join source_files
         on guarded.source_file = source_files.source_file
+    -- Erased students (ops.erasures) never come back, whatever file still held them.
+    where {{ not_erased('guarded.student_hash') }}
 )
 
 select * from final

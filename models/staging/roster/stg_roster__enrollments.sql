@@ -13,6 +13,7 @@ final as (
         case when role = 'teacher' then user_id end as teacher_id,
         loaded_at as roster_loaded_at
     from enrollments
+    where role <> 'student' or {{ not_erased(student_hash('user_id')) }}
 )
 
 select * from final
