@@ -95,3 +95,29 @@ postgres-down: ## stop the PostgreSQL of postgres-up (its data stays in .tools/p
 
 maintain: setup ## compact the warehouse's small files, expire old snapshots, delete unreferenced files
 	$(BIN)/python -m ingest maintain
+
+# Apache Superset in its own virtual environment (its pins clash with the project's): dashboards/.
+DASHBOARDS_TEST_WAREHOUSE := warehouse/dashboards-test.sqlite
+DASHBOARDS_TEST_DATA := data/dashboards_test_sample
+.PHONY: dashboards dashboards-stop dashboards-export test-dashboards dashboards-screenshots
+dashboards: setup ## start Superset (SUPERSET_PORT, default 8088) with the teacher and school admin dashboards on WAREHOUSE_PATH
+	dashboards/superset.sh start
+
+dashboards-stop: ## stop the Superset of make dashboards
+	dashboards/superset.sh stop
+
+dashboards-export: ## write dashboards, charts and datasets changed in Superset's UI back to dashboards/assets/
+	dashboards/superset.sh export
+
+test-dashboards: setup ## browser test of the dashboards (Superset, headless chromium) on a small sample with its roster
+	dashboards/superset.sh install
+	dashboards/superset.sh install-browser
+	@if [[ ! -f $(DASHBOARDS_TEST_WAREHOUSE) ]]; then \
+		rm -rf $(DASHBOARDS_TEST_DATA) $(DASHBOARDS_TEST_WAREHOUSE)*; \
+		WAREHOUSE_PATH=$(DASHBOARDS_TEST_WAREHOUSE) $(BIN)/python -m ingest run --students 40 --days 10 --seed 42 \
+			--out $(DASHBOARDS_TEST_DATA); \
+	fi
+	DASHBOARDS_TEST_WAREHOUSE=$(DASHBOARDS_TEST_WAREHOUSE) .venv-superset/bin/python -m pytest tests/dashboards
+
+dashboards-screenshots: ## run the browser test and keep its screenshots in docs/dashboards/ (shown in the README)
+	UPDATE_SCREENSHOTS=1 $(MAKE) --no-print-directory test-dashboards

@@ -41,26 +41,29 @@ def _bundle(folder: Path) -> dict[str, str]:
 def import_assets(folder: Path = ASSETS) -> int:
     from flask import g
     from superset import security_manager
-    from superset.commands.dashboard.importers.dispatcher import ImportDashboardsCommand
+    from superset.commands.dashboard.importers.v1 import ImportDashboardsCommand
     from superset.commands.exceptions import CommandInvalidError
+    from superset.commands.chart.importers.v1 import ImportChartsCommand
     from superset.commands.database.importers.v1 import ImportDatabasesCommand
+    from superset.commands.dataset.importers.v1 import ImportDatasetsCommand
 
     contents = _bundle(folder)
     g.user = security_manager.find_user(username=ADMIN)
-    # The dashboards' importer never overwrites a database: import databases first, overwriting.
-    databases = {name: text for name, text in contents.items() if name.startswith("databases/") or name == "metadata.yaml"}
+    # A dashboard's importer never overwrites the databases, datasets and charts it names:
+    # each kind is imported on its own first, overwriting, with what it depends on.
+    steps = (("Database", ("databases/",), ImportDatabasesCommand),
+             ("SqlaTable", ("databases/", "datasets/"), ImportDatasetsCommand),
+             ("Slice", ("databases/", "datasets/", "charts/"), ImportChartsCommand),
+             ("Dashboard", ("databases/", "datasets/", "charts/", "dashboards/"), ImportDashboardsCommand))
     try:
-        ImportDatabasesCommand(_retyped(databases, "Database"), overwrite=True).run()
-        ImportDashboardsCommand(contents, overwrite=True).run()
+        for kind, folders, command in steps:
+            part = {name: text for name, text in contents.items() if name.startswith(folders)}
+            part["metadata.yaml"] = yaml.safe_dump({**yaml.safe_load(contents["metadata.yaml"]), "type": kind})
+            command(part, overwrite=True).run()
     except CommandInvalidError as error:
         raise ProvisionError(f"{folder} does not import: {error.normalized_messages()}") from None
     print(f"provision: imported {len(contents) - 1} assets from {folder}")
     return 0
-
-
-def _retyped(contents: dict[str, str], kind: str) -> dict[str, str]:
-    return {name: (yaml.safe_dump({**yaml.safe_load(text), "type": kind}) if name == "metadata.yaml" else text)
-            for name, text in contents.items()}
 
 
 def export_assets(folder: Path = ASSETS) -> int:
@@ -89,7 +92,7 @@ def _load_security(path: Path) -> dict[str, Any]:
         spec = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as error:
         raise ProvisionError(f"cannot read {path}: {error}") from None
-    for key in ("roles", "users", "row_level_security"):
+    for key in ("roles", "users", "dashboards", "row_level_security"):
         if not isinstance(spec.get(key), list):
             raise ProvisionError(f"{path}: '{key}' must be a list")
     return spec
@@ -98,6 +101,7 @@ def _load_security(path: Path) -> dict[str, Any]:
 def apply_security(path: Path = SECURITY) -> int:
     from superset import db, security_manager
     from superset.connectors.sqla.models import RowLevelSecurityFilter, SqlaTable
+    from superset.models.dashboard import Dashboard
 
     spec = _load_security(path)
     tables = {table.table_name: table for table in db.session.query(SqlaTable).all()}
@@ -135,6 +139,12 @@ def apply_security(path: Path = SECURITY) -> int:
             user.roles = [role(name) for name in entry["roles"]]
             security_manager.reset_password(user.id, entry["password"])
 
+    for entry in spec["dashboards"]:
+        dashboard = db.session.query(Dashboard).filter_by(slug=entry["slug"]).one_or_none()
+        if dashboard is None:
+            raise ProvisionError(f"{path}: no dashboard with slug {entry['slug']!r} in dashboards/assets")
+        dashboard.roles = [role(name) for name in entry["roles"]]
+
     names = [entry["name"] for entry in spec["row_level_security"]]
     db.session.query(RowLevelSecurityFilter).filter(RowLevelSecurityFilter.name.notin_(names)).delete(
         synchronize_session=False)
@@ -149,7 +159,7 @@ def apply_security(path: Path = SECURITY) -> int:
         rule.tables = [table(name) for name in entry["datasets"]]
         db.session.add(rule)
     db.session.commit()
-    print(f"provision: {len(spec['roles'])} roles, {len(spec['users'])} users, "
+    print(f"provision: {len(spec['roles'])} roles, {len(spec['users'])} users, {len(spec['dashboards'])} dashboards, "
           f"{len(spec['row_level_security'])} row-level security rules from {path}")
     return 0
 
