@@ -66,6 +66,22 @@ def import_assets(folder: Path = ASSETS) -> int:
     return 0
 
 
+class _BlockDumper(yaml.SafeDumper):
+    """Multi-line strings (a virtual dataset's SQL) as YAML blocks, so a diff reads like SQL."""
+
+
+def _string(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    block = "\n" in text and not any(line != line.rstrip() for line in text.splitlines())
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style="|" if block else None)
+
+
+_BlockDumper.add_representer(str, _string)
+
+
+def readable_yaml(data: Any) -> str:
+    return yaml.dump(data, Dumper=_BlockDumper, sort_keys=False, width=110, allow_unicode=True)
+
+
 def export_assets(folder: Path = ASSETS) -> int:
     from flask import g
     from superset import db, security_manager
@@ -74,9 +90,19 @@ def export_assets(folder: Path = ASSETS) -> int:
 
     g.user = security_manager.find_user(username=ADMIN)
     ids = [id_ for (id_,) in db.session.query(Dashboard.id).all()]
+    # Superset names files after ids, which differ between instances: a file keeps the name it
+    # has in the folder (found by its uuid), so an export changes only what the UI changed.
+    known = {}
+    for path in folder.rglob("*.yaml"):
+        uuid = (yaml.safe_load(path.read_text()) or {}).get("uuid")
+        if uuid:
+            known[str(uuid)] = str(path.relative_to(folder))
     files: dict[str, str] = {}
     for name, content in ExportDashboardsCommand(ids).run():
-        files[name.split("/", 1)[1]] = content()  # without the export's root folder
+        data = yaml.safe_load(content())
+        if isinstance(data.get("params"), dict):
+            data["params"].pop("datasource", None)  # an id of this instance; dataset_uuid names the dataset
+        files[known.get(str(data.get("uuid")), name)] = readable_yaml(data)
     # The whole export is read before the folder is replaced.
     shutil.rmtree(folder, ignore_errors=True)
     for name, text in files.items():
