@@ -49,7 +49,7 @@ test-dbt: setup ## dbt build (models, data tests, unit tests) on a small generat
 lint: setup ## sqlfluff on models, tests and analyses; ruff and mypy on ingest/ (settings in pyproject.toml)
 	@mkdir -p $(dir $(TEST_WAREHOUSE))  # sqlfluff's dbt templater attaches the warehouse (created if new)
 	WAREHOUSE_PATH=$(TEST_WAREHOUSE) $(BIN)/sqlfluff lint models tests/singular analyses
-	$(BIN)/ruff check ingest
+	$(BIN)/ruff check ingest dashboards tests/dashboards
 	$(BIN)/mypy
 
 docs: setup ## build the dbt docs site into target/

@@ -41,11 +41,11 @@ def _bundle(folder: Path) -> dict[str, str]:
 def import_assets(folder: Path = ASSETS) -> int:
     from flask import g
     from superset import security_manager
-    from superset.commands.dashboard.importers.v1 import ImportDashboardsCommand
-    from superset.commands.exceptions import CommandInvalidError
     from superset.commands.chart.importers.v1 import ImportChartsCommand
+    from superset.commands.dashboard.importers.v1 import ImportDashboardsCommand
     from superset.commands.database.importers.v1 import ImportDatabasesCommand
     from superset.commands.dataset.importers.v1 import ImportDatasetsCommand
+    from superset.commands.exceptions import CommandInvalidError
 
     contents = _bundle(folder)
     g.user = security_manager.find_user(username=ADMIN)
@@ -139,7 +139,7 @@ def apply_security(path: Path = SECURITY) -> int:
 
     roles = {}
     for entry in spec["roles"]:
-        role = security_manager.find_role(entry["name"]) or security_manager.add_role(entry["name"])
+        found = security_manager.find_role(entry["name"]) or security_manager.add_role(entry["name"])
         base = security_manager.find_role(entry["based_on"]) if entry.get("based_on") else None
         permissions = set(base.permissions) if base else set()
         for name in entry.get("datasets", []):
@@ -147,8 +147,8 @@ def apply_security(path: Path = SECURITY) -> int:
             if permission is None:
                 raise ProvisionError(f"{path}: dataset {name!r} has no access permission yet; run 'superset init'")
             permissions.add(permission)
-        role.permissions = sorted(permissions, key=lambda p: p.id)
-        roles[entry["name"]] = role
+        found.permissions = sorted(permissions, key=lambda p: p.id)
+        roles[entry["name"]] = found
 
     def role(name: str) -> Any:
         found = roles.get(name) or security_manager.find_role(name)

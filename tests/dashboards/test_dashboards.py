@@ -15,12 +15,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from conftest import ARTIFACTS, CHROMIUM, PROJECT_DIR, Superset
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from ingest.settings import Settings
 from ingest.warehouse.lake import connect
-
-from conftest import ARTIFACTS, CHROMIUM, PROJECT_DIR, Superset
 
 TEACHER = ("t-north-alg1", "demo-teacher")
 ADMIN = ("admin-sch-north", "demo-admin")
@@ -37,7 +36,8 @@ def query(settings: Settings, sql: str, *parameters: Any) -> list[tuple[Any, ...
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not os.path.exists(CHROMIUM):
-        pytest.fail(f"no Chromium at {CHROMIUM}: run 'dashboards/superset.sh install-browser' (apt-get install chromium)")
+        pytest.fail(f"no Chromium at {CHROMIUM}: run 'dashboards/superset.sh install-browser' "
+                    "(apt-get install chromium)")
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         yield launched
