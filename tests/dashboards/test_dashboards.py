@@ -45,7 +45,9 @@ def browser() -> Iterator[Browser]:
 
 
 def log_in(browser: Browser, superset: Superset, user: tuple[str, str]) -> Page:
-    page = browser.new_page(viewport={"width": 1600, "height": 1400})
+    # Tall enough for a whole dashboard: a full-page screenshot of a taller page resizes the
+    # viewport, and Superset redraws every chart, blank for a moment.
+    page = browser.new_page(viewport={"width": 1600, "height": 2000})
     page.set_default_timeout(120_000)
     page.goto(f"{superset.url}/login/")
     page.fill("#username", user[0])
@@ -93,7 +95,10 @@ def column(page: Page, chart: str, name: str) -> list[str]:
 def screenshot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    height = page.evaluate("() => Math.max(...Array.from("
+                           "document.querySelectorAll('[data-test=\"dashboard-component-chart-holder\"]'),"
+                           " e => e.getBoundingClientRect().bottom))")
+    page.screenshot(path=str(path), clip={"x": 0, "y": 0, "width": 1600, "height": min(int(height) + 16, 2000)})
     if os.environ.get("UPDATE_SCREENSHOTS") == "1":
         DOCS.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, DOCS / f"{name}.png")
