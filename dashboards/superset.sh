@@ -87,9 +87,25 @@ running() {
 
 superset() { "$VENV/bin/superset" "$@"; }
 
+# The warehouse Superset will read exists (a SQLite catalog is a file; a PostgreSQL one is not checked).
+check_warehouse() {
+    "$PY" -c 'import sys
+from ingest.errors import InputError
+from ingest.settings import Settings
+from ingest.warehouse.lake import location
+try:
+    settings = Settings.from_env()
+    embedded = location(settings).is_embedded
+except InputError as error:
+    sys.exit(f"error: {error}")
+if embedded and not settings.warehouse_path.is_file():
+    sys.exit(f"error: no warehouse at {settings.warehouse_path}: run make run first, or set WAREHOUSE_PATH")'
+}
+
 cmd_start() {
     cmd_install
     read_settings
+    check_warehouse || exit 2
     mkdir -p "$HOME_DIR"
     if running; then
         say "already running on http://$HOST:$PORT (pid $(cat "$PID_FILE"))"

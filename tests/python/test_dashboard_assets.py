@@ -6,6 +6,7 @@ checks run in `make test` in a second and name the file to fix."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -73,3 +74,23 @@ def test_no_raw_student_id_in_the_assets() -> None:
     for path in ASSETS.rglob("*.yaml"):
         text = path.read_text()
         assert "raw.events" not in text and "student_id" not in text, path
+
+
+def pins(path: Path) -> dict[str, str]:
+    found = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            assert version, f"{path}: {line!r} is not pinned exactly"
+            found[name.lower().replace("_", "-")] = version
+    return found
+
+
+def test_superset_requirements_are_pinned_in_the_full_set() -> None:
+    """dashboards/requirements.in pins what .venv-superset needs; requirements.txt, the full set, agrees."""
+    direct = pins(PROJECT_DIR / "dashboards" / "requirements.in")
+    full = pins(PROJECT_DIR / "dashboards" / "requirements.txt")
+    assert {name: full.get(name) for name in direct} == direct
+    assert direct["apache-superset"] == "6.1.0" and direct["flask-caching"] == "2.3.1"
+    assert full["duckdb"] == pins(PROJECT_DIR / "requirements.txt")["duckdb"] == "1.5.5"
