@@ -119,8 +119,6 @@ cmd_start() {
     fi
     superset init >>"$LOG_FILE" 2>&1 || { say "init failed; see $LOG_FILE"; tail -20 "$LOG_FILE" >&2; return 1; }
     "$PY" dashboards/provision.py import
-    # Datasets just imported get their access permissions from a second init.
-    superset init >>"$LOG_FILE" 2>&1
     "$PY" dashboards/provision.py security
     say "serving on http://$HOST:$PORT (log: $LOG_FILE)"
     setsid "$VENV/bin/gunicorn" --bind "$HOST:$PORT" --workers 1 --threads 8 --timeout 300 \
