@@ -101,7 +101,7 @@ class DashboardSettings:
 
     host: str = "127.0.0.1"
     port: int = 8088
-    secret_key: str = DEMO_SUPERSET_SECRET_KEY
+    secret_key: str = field(default=DEMO_SUPERSET_SECRET_KEY, repr=False)  # never in a log line
     home: Path = Path(DEFAULT_SUPERSET_HOME)
 
     @property

@@ -79,3 +79,8 @@ def test_dashboard_settings() -> None:
 def test_a_bad_dashboard_setting_names_its_variable(name: str, value: str, message: str) -> None:
     with pytest.raises(InputError, match=message):
         Settings.from_env({name: value})
+
+
+def test_the_superset_secret_key_is_not_in_the_settings_repr() -> None:
+    key = "s3cret-" * 6
+    assert key not in repr(Settings.from_env({"SUPERSET_SECRET_KEY": key}))
