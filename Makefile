@@ -46,10 +46,10 @@ test-dbt: setup ## dbt build (models, data tests, unit tests) on a small generat
 	WAREHOUSE_PATH=$(TEST_WAREHOUSE) $(BIN)/python -m ingest files $(TEST_DATA)
 	WAREHOUSE_PATH=$(TEST_WAREHOUSE) $(DBT) build --fail-fast
 
-lint: setup ## sqlfluff on models, tests and analyses; ruff and mypy on ingest/, orchestration/ and readapi/ (settings in pyproject.toml)
+lint: setup ## sqlfluff on models, tests and analyses; ruff and mypy on ingest/, orchestration/, readapi/ and dashboards/ (settings in pyproject.toml)
 	@mkdir -p $(dir $(TEST_WAREHOUSE))  # sqlfluff's dbt templater attaches the warehouse (created if new)
 	WAREHOUSE_PATH=$(TEST_WAREHOUSE) $(BIN)/sqlfluff lint models tests/singular analyses
-	$(BIN)/ruff check ingest orchestration readapi
+	$(BIN)/ruff check ingest orchestration readapi dashboards tests/dashboards
 	$(BIN)/mypy
 
 docs: setup ## build the dbt docs site into target/
@@ -120,3 +120,29 @@ prometheus-up: ## install (once) and start Prometheus on 127.0.0.1:9090 and Aler
 
 prometheus-down: ## stop the Prometheus and Alertmanager of prometheus-up
 	scripts/prometheus.sh stop
+
+# Apache Superset in its own virtual environment (its pins clash with the project's): dashboards/.
+DASHBOARDS_TEST_WAREHOUSE := warehouse/dashboards-test.sqlite
+DASHBOARDS_TEST_DATA := data/dashboards_test_sample
+.PHONY: dashboards dashboards-stop dashboards-export test-dashboards dashboards-screenshots
+dashboards: setup ## start Superset (SUPERSET_PORT, default 8088) with the teacher and school admin dashboards on WAREHOUSE_PATH
+	dashboards/superset.sh start
+
+dashboards-stop: ## stop the Superset of make dashboards
+	dashboards/superset.sh stop
+
+dashboards-export: ## write dashboards, charts and datasets changed in Superset's UI back to dashboards/assets/
+	dashboards/superset.sh export
+
+test-dashboards: setup ## browser test of the dashboards (Superset, headless chromium) on a small sample with its roster
+	dashboards/superset.sh install
+	dashboards/superset.sh install-browser
+	@if [[ ! -f $(DASHBOARDS_TEST_WAREHOUSE) ]]; then \
+		rm -rf $(DASHBOARDS_TEST_DATA) $(DASHBOARDS_TEST_WAREHOUSE)*; \
+		WAREHOUSE_PATH=$(DASHBOARDS_TEST_WAREHOUSE) $(BIN)/python -m ingest run --students 40 --days 10 --seed 42 \
+			--out $(DASHBOARDS_TEST_DATA); \
+	fi
+	DASHBOARDS_TEST_WAREHOUSE=$(DASHBOARDS_TEST_WAREHOUSE) .venv-superset/bin/python -m pytest tests/dashboards
+
+dashboards-screenshots: ## run the browser test and keep its screenshots in docs/dashboards/ (shown in the README)
+	UPDATE_SCREENSHOTS=1 $(MAKE) --no-print-directory test-dashboards

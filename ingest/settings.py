@@ -27,6 +27,9 @@ DEFAULT_EXTENSION_DIR = PROJECT_DIR / ".duckdb" / "extensions"
 DEFAULT_RAW_ZONE = "data/raw_zone"
 DEFAULT_API_KEYS_FILE = "data/api/keys.json"
 DEFAULT_KAFKA_BOOTSTRAP = "127.0.0.1:9092"
+DEFAULT_SUPERSET_HOME = ".tools/superset"
+# Superset signs sessions with this key: fine on loopback with demo users, refused in production.
+DEMO_SUPERSET_SECRET_KEY = "student-behavior-demo-superset-key"
 
 
 def _number(environ: Mapping[str, str], name: str, default: float) -> float:
@@ -147,6 +150,35 @@ class OrchestrationSettings:
 
 
 @dataclass(frozen=True)
+class DashboardSettings:
+    """Apache Superset of `make dashboards` (dashboards/superset.sh): where it listens, the key it
+    signs sessions with, and the folder of its metadata database and logs."""
+
+    host: str = "127.0.0.1"
+    port: int = 8088
+    secret_key: str = field(default=DEMO_SUPERSET_SECRET_KEY, repr=False)  # never in a log line
+    home: Path = Path(DEFAULT_SUPERSET_HOME)
+
+    @property
+    def metadata_uri(self) -> str:
+        """Superset's own metadata database (users, roles, charts): a SQLite file in `home`."""
+        return f"sqlite:///{self.home.resolve() / 'superset.db'}"
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> DashboardSettings:
+        key = environ.get("SUPERSET_SECRET_KEY") or cls.secret_key
+        if len(key) < 32:
+            raise InputError("SUPERSET_SECRET_KEY is shorter than 32 characters; set a long random one, "
+                             "e.g. $(openssl rand -base64 42), or unset it for the demo key")
+        return cls(
+            host=environ.get("SUPERSET_HOST") or cls.host,
+            port=_port(environ, "SUPERSET_PORT") or cls.port,
+            secret_key=key,
+            home=Path(environ.get("SUPERSET_HOME") or DEFAULT_SUPERSET_HOME),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     """`warehouse_path` is the embedded warehouse: the DuckLake catalog (a SQLite file), with
     the data files in `<warehouse_path>.files/`. A production warehouse names its catalog
@@ -167,6 +199,7 @@ class Settings:
     read_api: ReadApiSettings = field(default_factory=ReadApiSettings)
     # DuckLake's encrypted data files: set when the lake is created (the catalog keeps each file's key).
     warehouse_encrypted: bool = False
+    dashboards: DashboardSettings = field(default_factory=DashboardSettings)
 
     @property
     def pipelines_dir(self) -> Path:
@@ -189,4 +222,5 @@ class Settings:
             orchestration=OrchestrationSettings.from_environ(environ),
             read_api=ReadApiSettings.from_environ(environ),
             warehouse_encrypted=_flag(environ, "WAREHOUSE_ENCRYPTED"),
+            dashboards=DashboardSettings.from_environ(environ),
         )

@@ -177,3 +177,43 @@ def test_the_read_api_sits_above_ingest_and_ingest_never_imports_it() -> None:
         used = {node.module.split(".")[1] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
                 and node.module and node.module.startswith("ingest.")}
         assert used <= allowed, f"{path} imports ingest.{sorted(used - allowed)}"
+
+
+# Superset's side (dashboards/, tests/dashboards/) runs in .venv-superset, which has DuckDB and
+# PyYAML but not dbt, dlt or the API's packages: the ingest modules it imports, and theirs in
+# turn, may import only these (and the standard library).
+SUPERSET_SIDE = (PACKAGE_DIR.parent / "dashboards", PACKAGE_DIR.parent / "tests" / "dashboards")
+SUPERSET_VENV_IMPORTS = {"duckdb", "yaml"}
+
+
+def ingest_imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+    return names
+
+
+def test_the_superset_side_imports_only_what_its_venv_has() -> None:
+    import sys
+
+    reached: set[str] = set()
+    todo = [name for folder in SUPERSET_SIDE for path in folder.glob("*.py") for name in ingest_imports(path)
+            if name.startswith("ingest")]
+    while todo:
+        module = todo.pop()
+        if module in reached or module not in GRAPH:
+            continue
+        reached.add(module)
+        todo += sorted(GRAPH[module])
+    assert reached, "dashboards/ imports ingest.settings and ingest.warehouse.lake"
+    def source(module: str) -> Path:
+        path = PACKAGE_DIR.parent / module.replace(".", "/")
+        return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+
+    foreign = sorted((module, name) for module in reached for name in ingest_imports(source(module))
+                     if name.split(".")[0] not in sys.stdlib_module_names | SUPERSET_VENV_IMPORTS | {"ingest"})
+    assert not foreign, f"modules .venv-superset cannot import (add them to dashboards/requirements.in):\n" \
+                        f"{arrows(foreign)}"

@@ -12,7 +12,7 @@ import pytest
 
 from ingest.api.process import free_port
 from ingest.errors import InputError
-from ingest.settings import PROJECT_DIR, ApiSettings, OrchestrationSettings, Settings
+from ingest.settings import PROJECT_DIR, ApiSettings, DashboardSettings, OrchestrationSettings, Settings
 
 
 def test_defaults_when_nothing_is_set() -> None:
@@ -88,3 +88,27 @@ def test_read_api_and_encryption_settings() -> None:
     assert settings.warehouse_encrypted is True
     with pytest.raises(InputError, match="^WAREHOUSE_ENCRYPTED='maybe' is not true or false"):
         Settings.from_env({"WAREHOUSE_ENCRYPTED": "maybe"})
+
+
+def test_dashboard_settings() -> None:
+    assert Settings.from_env({}).dashboards == DashboardSettings()
+    assert DashboardSettings().port == 8088 and DashboardSettings().host == "127.0.0.1"
+    key = "k" * 32
+    settings = Settings.from_env({"SUPERSET_HOST": "0.0.0.0", "SUPERSET_PORT": "9999", "SUPERSET_SECRET_KEY": key,
+                                  "SUPERSET_HOME": "/srv/superset"}).dashboards
+    assert settings == DashboardSettings(host="0.0.0.0", port=9999, secret_key=key, home=Path("/srv/superset"))
+    assert settings.metadata_uri == "sqlite:////srv/superset/superset.db"
+
+
+@pytest.mark.parametrize("name,value,message", [
+    ("SUPERSET_PORT", "http", "^SUPERSET_PORT='http' is not a port number"),
+    ("SUPERSET_SECRET_KEY", "short", "^SUPERSET_SECRET_KEY is shorter than 32 characters"),
+])
+def test_a_bad_dashboard_setting_names_its_variable(name: str, value: str, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        Settings.from_env({name: value})
+
+
+def test_the_superset_secret_key_is_not_in_the_settings_repr() -> None:
+    key = "s3cret-" * 6
+    assert key not in repr(Settings.from_env({"SUPERSET_SECRET_KEY": key}))
