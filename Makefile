@@ -37,8 +37,9 @@ test: setup ## every test: pytest, dbt build on a small sample, sqlfluff
 	$(MAKE) --no-print-directory test-dbt
 	$(MAKE) --no-print-directory lint
 
-test-python: setup ## pytest for ingest (loads, rejections, reconciliation)
-	$(BIN)/python -m pytest tests/python
+PYTEST_WORKERS ?= 2
+test-python: setup ## pytest on PYTEST_WORKERS processes (default 2; 0 runs one), a test file per worker; the 25 slowest listed
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=25 tests/python
 
 test-dbt: setup ## dbt build (models, data tests, unit tests) on a small generated sample
 	rm -rf $(TEST_DATA) $(TEST_WAREHOUSE)*

@@ -43,6 +43,14 @@ cmd_install() {
     if installed; then
         return 0
     fi
+    # Two callers at once (parallel test workers) would install over each other: the second waits
+    # for the first and then finds the tools installed.
+    mkdir -p "$TOOLS"
+    exec 9>"$TOOLS/.install.lock"
+    flock 9
+    if installed; then
+        return 0
+    fi
     [[ -x $GO ]] || { say "needs Go 1.24 or later (set GO=/path/to/go)"; return 1; }
     mkdir -p "$TOOLS/bin"
     say "building MinIO $MINIO_VERSION from the Go module proxy into $TOOLS/bin (several minutes the first time)"

@@ -59,6 +59,14 @@ cmd_install() {
     if installed; then
         return 0
     fi
+    # Two callers at once (parallel test workers) would install over each other: the second waits
+    # for the first and then finds the tools installed.
+    mkdir -p "$TOOLS"
+    exec 9>"$TOOLS/.install.lock"
+    flock 9
+    if installed; then
+        return 0
+    fi
     command -v mvn >/dev/null || { say "needs Maven (mvn) to fetch the broker's jars from Maven Central"; return 1; }
     local started=$SECONDS log tmp
     log=$(mktemp)
