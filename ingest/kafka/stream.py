@@ -62,8 +62,10 @@ class CycleWrites:
     built: bool | None = None  # None: no new rows, no build
 
 
-def load_and_build(landed: list[str], settings: Settings) -> CycleWrites:
-    """One cycle's writes: load the landed files, then build the realtime chain when rows came in.
+def load_and_build(landed: list[str], settings: Settings, build_pending: bool = False) -> CycleWrites:
+    """One cycle's writes: load the landed files, then build the realtime chain when rows came in
+    or when the last cycle's build failed (`build_pending`): its rows are loaded but not yet built,
+    and a quiet stream may bring no new rows for a long time.
 
     The cycle is one writer from its load to the end of its build (the warehouse's writer
     lock, which dbt, the loader and the orchestrator's steps take too): an orchestrated run or
@@ -77,7 +79,7 @@ def load_and_build(landed: list[str], settings: Settings) -> CycleWrites:
         report = load_files(landed, settings, show_progress=False) if landed else None
         writes = CycleWrites(report, time.monotonic() - started, 0.0)
         started = time.monotonic()
-        if report is not None and report.rows:
+        if build_pending or (report is not None and report.rows):
             built = run_dbt(["build", "-s", "+tag:realtime", "--indirect-selection", "cautious",
                              "--exclude", "test_type:unit", "--quiet"],
                             settings, capture=True)
@@ -97,6 +99,7 @@ def run_stream(consumer: ZoneConsumer, settings: Settings, interval: float, cycl
     consumer.start()
     cycle = 0
     processing = 0.0
+    build_pending = False
     try:
         while not consumer.stopping and (cycles is None or cycle < cycles):
             cycle += 1
@@ -105,7 +108,8 @@ def run_stream(consumer: ZoneConsumer, settings: Settings, interval: float, cycl
             consumed = consumer.poll_for(max(1.0, interval - processing))
             consumer.flush_all()
             landed = [location(key) for key in consumer.take_written_keys()]
-            writes = load_and_build(landed, settings)
+            writes = load_and_build(landed, settings, build_pending)
+            build_pending = writes.built is False
             report, load_seconds, dbt_seconds = writes.report, writes.load_seconds, writes.dbt_seconds
             processing = load_seconds + dbt_seconds
             p50, worst = cycle_freshness(settings, report.load_id if report and report.rows else None)

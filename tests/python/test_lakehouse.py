@@ -95,7 +95,8 @@ def reader(built: Settings, tmp_path: Path) -> Iterator[tuple[Path, Path]]:
 def realtime_build(settings: Settings) -> subprocess.CompletedProcess[str]:
     """A stream cycle's build. On the PostgreSQL catalog writers run side by side and DuckLake settles
     two writes to one table optimistically: the later commit fails with a transaction conflict and
-    the (idempotent, incremental) build is redone."""
+    the (idempotent, incremental) build is redone, as the stream loop's next cycle redoes a failed
+    build (test_stream_cycle.py)."""
     for _ in range(6):
         done = run_dbt(["build", "-s", "+tag:realtime", "--indirect-selection", "cautious",
                         "--exclude", "test_type:unit", "--quiet"], settings, capture=True)
