@@ -20,3 +20,13 @@
 {% macro committed_load_ids() -%}
     select load_id from {{ source('raw', '_dlt_loads') }} where status = 0
 {%- endmacro %}
+
+{#- A where-clause condition: `column` is one of this run's new loads when the model runs
+    incrementally, and `true` (every load) on a full refresh. -#}
+{% macro from_new_loads(column, new_load_ids) -%}
+    {%- if is_incremental() -%}
+        {{ column }} in ({{ sql_string_list(new_load_ids) }})
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}

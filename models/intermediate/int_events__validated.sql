@@ -37,9 +37,7 @@ valid_copies as (
     from {{ ref('stg_raw__events') }}
     where
         {{ rejection_reason() | indent(8) }} is null
-        {%- if is_incremental() %}
-            and load_id in ({{ sql_string_list(new_load_ids) }})
-        {%- endif %}
+        and {{ from_new_loads('load_id', new_load_ids) }}
 ),
 
 copy_ranks as (
@@ -91,12 +89,13 @@ previously_kept as (
                 and kept_events.line_number = earlier_copies.line_number
         where kept_events.record_status = 'kept'
     {%- else %}
+        -- A full refresh has no earlier run: nothing kept before (earlier_copies is empty).
         select
-            cast(null as {{ dbt.type_string() }}) as event_id,
+            earlier_copies.event_id,
             cast(null as {{ dbt.type_string() }}) as kept_source_file,
             cast(null as {{ dbt.type_bigint() }}) as kept_line_number,
             cast(null as {{ dbt.type_string() }}) as kept_event_id
-        where false
+        from earlier_copies
     {%- endif %}
 ),
 
@@ -110,9 +109,7 @@ rejected_keys as (
     from {{ ref('stg_raw__events') }}
     where
         {{ rejection_reason() | indent(8) }} is not null
-        {%- if is_incremental() %}
-            and load_id in ({{ sql_string_list(new_load_ids) }})
-        {%- endif %}
+        and {{ from_new_loads('load_id', new_load_ids) }}
 ),
 
 -- The raw text of the rejected records only (staging does not copy raw lines), for their
@@ -153,9 +150,7 @@ suspect_metadata as (
     from {{ ref('stg_raw__events') }}
     where
         metadata_needs_redaction
-        {%- if is_incremental() %}
-            and load_id in ({{ sql_string_list(new_load_ids) }})
-        {%- endif %}
+        and {{ from_new_loads('load_id', new_load_ids) }}
 ),
 
 redacted_metadata as (

@@ -26,9 +26,7 @@ final as (
     from validated_events
     where
         record_status = 'duplicate'
-        {%- if is_incremental() %}
-            and {{ written_since_last_run('processed_at', 'processed_at') }}
-        {%- endif %}
+        and {{ written_since_last_run('processed_at', 'processed_at') }}
 )
 
 select * from final
