@@ -22,6 +22,8 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
+from http_client import Connection  # noqa: E402  (bench/, the script's own folder)
+
 from ingest.api.process import ApiProcess  # noqa: E402
 
 
@@ -50,31 +52,6 @@ def event_json(client: int, sequence: int, index: int) -> bytes:
 def request_bytes(port: int, key: str, body: bytes) -> bytes:
     return (f"POST /v1/track HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {key}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
-
-
-class Connection:
-    """A minimal HTTP/1.1 keep-alive client: the load generator must cost less than the server."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
-
-    @classmethod
-    async def open(cls, port: int) -> "Connection":
-        return cls(*await asyncio.open_connection("127.0.0.1", port))
-
-    async def send(self, payload: bytes) -> int:
-        self.writer.write(payload)
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        status = int(head[9:12])
-        length = 0
-        for line in head.split(b"\r\n"):
-            if line[:15].lower() == b"content-length:":
-                length = int(line[15:])
-        await self.reader.readexactly(length)
-        return status
-
-    def close(self) -> None:
-        self.writer.close()
 
 
 async def closed_loop(port: int, key: str, clients: int, batch: int, seconds: float, name: str) -> Result:

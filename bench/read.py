@@ -24,6 +24,8 @@ import httpx
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
+from http_client import Connection  # noqa: E402  (bench/, the script's own folder)
+
 from ingest.access.tokens import issue  # noqa: E402
 from ingest.api.process import free_port  # noqa: E402
 from ingest.settings import Settings  # noqa: E402
@@ -55,28 +57,6 @@ def request_mix(settings: Settings) -> list[tuple[str, str]]:
     return mix
 
 
-class Connection:
-    """A minimal HTTP/1.1 keep-alive client (as in bench/api.py): the load generator shares the
-    machine, so it must cost much less than the server."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
-
-    @classmethod
-    async def open(cls, port: int) -> Connection:
-        return cls(*await asyncio.open_connection("127.0.0.1", port))
-
-    async def get(self, request: bytes) -> int:
-        self.writer.write(request)
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        length = 0
-        for line in head.split(b"\r\n"):
-            if line[:15].lower() == b"content-length:":
-                length = int(line[15:])
-        await self.reader.readexactly(length)
-        return int(head[9:12])
-
-
 async def run_load(port: int, mix: list[tuple[str, str]], rate: float, seconds: float,
                    connections: int = 32) -> tuple[list[float], int]:
     requests = [f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
@@ -90,7 +70,7 @@ async def run_load(port: int, mix: list[tuple[str, str]], rate: float, seconds: 
     async def one(index: int, due: float) -> None:
         nonlocal errors
         connection = await pool.get()
-        status = await connection.get(requests[index % len(requests)])
+        status = await connection.send(requests[index % len(requests)])
         latencies.append(time.perf_counter() - due)
         errors += status != 200
         pool.put_nowait(connection)
