@@ -21,9 +21,7 @@ with checked as (
         *,
         {{ rejection_reason() | indent(8) }} as rejection_reason
     from {{ ref('stg_raw__events') }}
-    {%- if is_incremental() %}
-        where load_id in ({{ sql_string_list(new_load_ids) }})
-    {%- endif %}
+    where {{ from_new_loads('load_id', new_load_ids) }}
 ),
 
 valid_copies as (
@@ -64,7 +62,7 @@ earlier_copies as (
             line_number
         from {{ ref('stg_raw__events') }}
         where
-            load_id not in ({{ sql_string_list(new_load_ids) }})
+            not {{ from_new_loads('load_id', new_load_ids) }}
             and event_id in (select copy_ranks.event_id from copy_ranks)
     {%- else %}
         select
@@ -130,9 +128,7 @@ rejected_lines as (
         on
             raw_events.source_file = rejected_keys.source_file
             and raw_events.line_number = rejected_keys.line_number
-    {%- if is_incremental() %}
-        where raw_events._dlt_load_id in ({{ sql_string_list(new_load_ids) }})
-    {%- endif %}
+    where {{ from_new_loads('raw_events._dlt_load_id', new_load_ids) }}
 ),
 
 rejected_shapes as (
@@ -185,8 +181,7 @@ row_fixes as (
 
 ip_countries as (
     {{ ip_country_lookup(
-        'select ip_address from ' ~ ref('stg_raw__events')
-        ~ (' where load_id in (' ~ sql_string_list(new_load_ids) ~ ')' if is_incremental() else ''),
+        'select ip_address from ' ~ ref('stg_raw__events') ~ ' where ' ~ from_new_loads('load_id', new_load_ids),
         'ip_address',
         ref('ip_country_ranges'),
     ) }}

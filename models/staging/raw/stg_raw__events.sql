@@ -24,13 +24,14 @@
     'selected_option', 'time_spent_seconds', 'attempt_number', 'assignment_id', 'on_time',
 ] -%}
 {%- set context_keys = ['user_agent', 'ip', 'platform', 'app_version', 'device_type'] %}
+{%- set new_load_ids = unprocessed_load_ids() %}
 -- Fields are read from parsed structs (`doc.event_id`), which sqlfluff takes for table references.
 -- noqa: disable=RF01,RF03,AL09
 
 with raw_events as (
     select * from {{ source('raw', 'events') }}
     {%- if is_incremental() %}
-        where _dlt_load_id in ({{ sql_string_list(unprocessed_load_ids()) }})
+        where {{ from_new_loads('_dlt_load_id', new_load_ids) }}
     {%- else %}
         where _dlt_load_id in ({{ committed_load_ids() }})
     {%- endif %}
@@ -49,7 +50,7 @@ source_files as (
         select distinct source_file
         from {{ source('raw', 'events') }}
         {%- if is_incremental() %}
-            where _dlt_load_id in ({{ sql_string_list(unprocessed_load_ids()) }})
+            where {{ from_new_loads('_dlt_load_id', new_load_ids) }}
         {%- endif %}
     ) as loaded_files
 ),
