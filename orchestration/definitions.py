@@ -6,7 +6,8 @@ Schedules (UTC):
   `dbt build` with start_date = end_date = today (new events, and today's rows rebuilt), the summary.
 - `realtime_hourly` (:05 every hour): the previous hour's partition of the realtime mart.
 - `nightly_check_all_rows` (02:30): yesterday's partition again, every data test over every row.
-- `raw_partition_check` (:20 every hour): the missing-or-late raw hours check.
+- `raw_partition_check` (:20 every hour): the missing-or-late raw hours check and dbt's source freshness
+  of raw/events.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -28,6 +29,7 @@ from ingest.settings import Settings
 from orchestration.alerts import build_sensors
 from orchestration.checks import build_checks
 from orchestration.dbt import build_dbt_assets, dbt_resource, manifest_path
+from orchestration.freshness import build_freshness_check
 from orchestration.load import build_load_assets
 from orchestration.summary import build_summary_assets
 
@@ -38,7 +40,7 @@ def build_definitions(settings: Settings, manifest: Path | None = None) -> Defin
     load_assets = build_load_assets(settings)
     dbt_daily, dbt_realtime = build_dbt_assets(settings, manifest or manifest_path())
     summary_assets = build_summary_assets(settings)
-    checks = build_checks(settings)
+    checks = [*build_checks(settings), build_freshness_check(settings)]
 
     daily_job = define_asset_job(
         "daily",
@@ -48,7 +50,8 @@ def build_definitions(settings: Settings, manifest: Path | None = None) -> Defin
     realtime_job = define_asset_job("realtime", selection=AssetSelection.assets(dbt_realtime),
                                     description="The realtime mart for one hour.")
     raw_check_job = define_asset_job("raw_partition_check", selection=AssetSelection.checks(*checks),
-                                     description="Missing or late raw hours (raw_hours_present).")
+                                     description="Missing or late raw hours (raw_hours_present) and dbt source "
+                                                 "freshness (raw_source_fresh).")
 
     def today(context: ScheduleEvaluationContext) -> datetime:
         moment = context.scheduled_execution_time or datetime.now(UTC)

@@ -1,4 +1,5 @@
-"""The missing-or-late raw partition check: hours that usually have raw events and have none.
+"""The missing-or-late raw partition check: hours that usually have raw events and have none;
+and dbt's source freshness of raw/events, scheduled beside it.
 
 A real warehouse holds a day of events and the first half of the next; the second half is
 "missing". The check finds exactly the hours of that half that the day before had, runs as
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from dagster import DagsterEventType, DagsterInstance, build_sensor_context
+from warehouses import copy_warehouse
 from webhook_receiver import WebhookReceiver
 
 from ingest.load.loader import load_files
@@ -18,6 +20,7 @@ from ingest.sample.generate import GenerateConfig, generate
 from ingest.settings import OrchestrationSettings, Settings
 from ingest.warehouse.lake import connect
 from orchestration.checks import missing_raw_hours
+from orchestration.freshness import source_freshness
 from orchestration.definitions import build_definitions
 
 
@@ -79,9 +82,10 @@ def test_the_check_fails_and_the_webhook_hears_it(half_day_missing: tuple[Settin
         instance = DagsterInstance.ephemeral()
         result = definitions.resolve_job_def("raw_partition_check").execute_in_process(instance=instance)
         assert result.success  # the check is not blocking: it reports
-        [evaluation] = [event.asset_check_evaluation_data for event in result.all_events
-                        if event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION]
-        assert (evaluation.check_name, evaluation.passed) == ("raw_hours_present", False)
+        evaluations = {event.asset_check_evaluation_data.check_name: event.asset_check_evaluation_data
+                       for event in result.all_events if event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION}
+        assert {name: evaluation.passed for name, evaluation in evaluations.items()} == {
+            "raw_hours_present": False, "raw_source_fresh": True}  # loaded minutes ago, though hours are missing
 
         sensor = next(sensor for sensor in definitions.sensors if sensor.name == "alert_on_check_failure")
         context = build_sensor_context(instance=instance)
@@ -93,3 +97,23 @@ def test_the_check_fails_and_the_webhook_hears_it(half_day_missing: tuple[Settin
         # The cursor moves on: the same failure is not posted twice.
         list(sensor(build_sensor_context(instance=instance, cursor=context.cursor)) or [])
         assert len(receiver.messages) == 1
+
+
+@pytest.mark.parametrize(("hours_old", "status"), [(30, "warn"), (80, "error")])
+def test_source_freshness_reports_dbt_verdict(half_day_missing: tuple[Settings, datetime], tmp_path: Path,
+                                              hours_old: int, status: str) -> None:
+    """Nothing loaded for 30 h is dbt's warn (after 24 h), for 80 h its error (after 72 h)."""
+    settings = Settings(warehouse_path=tmp_path / "warehouse.sqlite")
+    copy_warehouse(half_day_missing[0].warehouse_path, settings.warehouse_path)
+    with connect(settings) as warehouse:
+        warehouse.execute(f"update raw.events set loaded_at = loaded_at - interval {hours_old} hours")
+    freshness = source_freshness(settings)
+    assert freshness.status == status, freshness.detail
+    assert freshness.hours_ago is not None and hours_old <= freshness.hours_ago < hours_old + 1
+    assert freshness.detail.startswith(f"newest raw event loaded {freshness.hours_ago} h ago")
+
+
+def test_source_freshness_of_a_warehouse_without_raw_events_is_a_runtime_error(tmp_path: Path) -> None:
+    freshness = source_freshness(Settings(warehouse_path=tmp_path / "empty.sqlite"))
+    assert freshness.status == "runtime error" and freshness.hours_ago is None
+    assert 'Table with name "raw.events" does not exist' in freshness.detail and "Traceback" not in freshness.detail
