@@ -23,13 +23,17 @@
 
 {#- A where-clause condition: `column` is one of this run's new loads when the model runs
     incrementally, and `true` (every load) on a full refresh. The literal list lets DuckDB
-    prune row groups; the subquery makes the condition hold in the statement's own snapshot:
+    prune files and row groups (in the subquery too, which then reads next to nothing); the
+    subquery makes the condition hold in the statement's own snapshot:
     the list was read by an earlier query, and a build that committed in between (a full
     refresh next to a stream cycle, on a PostgreSQL catalog) may already hold those loads. -#}
 {% macro from_new_loads(column, new_load_ids) -%}
     {%- if is_incremental() -%}
         ({{ column }} in ({{ sql_string_list(new_load_ids) }})
-        and {{ column }} not in (select distinct processed.load_id from {{ this }} as processed))
+        and {{ column }} not in (
+            select processed.load_id from {{ this }} as processed
+            where processed.load_id in ({{ sql_string_list(new_load_ids) }})
+        ))
     {%- else -%}
         true
     {%- endif -%}

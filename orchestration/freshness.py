@@ -34,8 +34,8 @@ class Freshness:
 def source_freshness(settings: Settings) -> Freshness:
     """Run `dbt source freshness` on raw/events and read its verdict from sources.json."""
     with tempfile.TemporaryDirectory(prefix="source-freshness-") as folder:
-        done = run_dbt(["source", "freshness", "--no-use-colors", "--select", SOURCE, "--target-path", folder, "--quiet"],
-                       settings, capture=True)
+        command = ["source", "freshness", "--no-use-colors", "--quiet", "--select", SOURCE, "--target-path", folder]
+        done = run_dbt(command, settings, capture=True)
         artifact = Path(folder) / "sources.json"
         results = json.loads(artifact.read_text())["results"] if artifact.exists() else []
     if not results:

@@ -8,7 +8,9 @@
 #   scripts/postgres.sh stop        fast shutdown (SIGINT), immediate after $PG_STOP_TIMEOUT s
 #   scripts/postgres.sh status      exit 0 when the server of $PG_DATA_DIR runs and answers
 #   scripts/postgres.sh url [DB]    print the DuckLake catalog string for WAREHOUSE_CATALOG (database DB)
-#   scripts/postgres.sh createdb DB another database owned by the role (one per DuckLake; no-op if it exists)
+#   scripts/postgres.sh createdb DB [TEMPLATE]
+#                                   another database owned by the role (one per DuckLake; no-op if it
+#                                   exists), a copy of TEMPLATE when given
 #   scripts/postgres.sh psql [ARGS] psql into the database
 #
 # Environment (defaults are for local development only; the server listens on loopback only):
@@ -148,9 +150,11 @@ cmd_url() {
 }
 
 cmd_createdb() {
-    [[ ${1:-} =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || { echo "usage: $0 createdb NAME (letters, digits, _)" >&2; return 2; }
+    local name_pattern='^[A-Za-z_][A-Za-z0-9_]*$'
+    [[ ${1:-} =~ $name_pattern && ( -z ${2:-} || ${2:-} =~ $name_pattern ) ]] \
+        || { echo "usage: $0 createdb NAME [TEMPLATE] (letters, digits, _)" >&2; return 2; }
     if [[ -z $(psql_admin -tA -c "select 1 from pg_database where datname = '$1'") ]]; then
-        psql_admin -c "create database \"$1\" owner \"$USER_NAME\""
+        psql_admin -c "create database \"$1\" owner \"$USER_NAME\"${2:+ template \"$2\"}"
     fi
 }
 

@@ -43,9 +43,10 @@ class PostgresServer:
     def stop(self) -> None:
         self._run("stop")
 
-    def catalog(self, database: str) -> str:
-        """DuckLake's catalog string (WAREHOUSE_CATALOG) for a database of its own on this server."""
-        created = self._run("createdb", database)
+    def catalog(self, database: str, template: str | None = None) -> str:
+        """DuckLake's catalog string (WAREHOUSE_CATALOG) for a database of its own on this server,
+        a copy of the database `template` when given (nobody may be connected to it)."""
+        created = self._run("createdb", database, *([template] if template else []))
         if created.returncode != 0:
             raise RuntimeError(created.stderr)
         return self._run("url", database).stdout.strip()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from postgres_server import PostgresServer, postgres_fixture
+from warehouses import copy_warehouse
 
 from ingest.load.loader import load_files
 from ingest.sample.generate import GenerateConfig, generate
@@ -56,22 +58,46 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Sample:
     return Sample(folder / "base", hours)
 
 
-def warehouse(kind: str, folder: Path, server: PostgresServer | None) -> Settings:
+TEMPLATE_DATABASE = "lake_template"
+
+
+def template_warehouse(kind: str, folder: Path, server: PostgresServer | None) -> Settings:
     if kind == "sqlite":
         return Settings(warehouse_path=folder / "warehouse.sqlite")
     assert server is not None
-    return Settings(warehouse_path=folder / "pg.sqlite", warehouse_catalog=server.catalog(f"lake_{folder.name[-12:]}"),
+    return Settings(warehouse_path=folder / "pg.sqlite", warehouse_catalog=server.catalog(TEMPLATE_DATABASE),
                     warehouse_data_path=str(folder / "pg-data"))
 
 
+def copy_of(template: Settings, folder: Path, server: PostgresServer | None) -> Settings:
+    """A warehouse of its own holding what `template` holds: its catalog (a copied SQLite file, or a
+    PostgreSQL database made from the template's) and a copy of its data files."""
+    if server is None:
+        copy_warehouse(template.warehouse_path, folder / "warehouse.sqlite")
+        return Settings(warehouse_path=folder / "warehouse.sqlite")
+    assert template.warehouse_data_path is not None
+    shutil.copytree(template.warehouse_data_path, folder / "pg-data")
+    return Settings(warehouse_path=folder / "pg.sqlite", warehouse_data_path=str(folder / "pg-data"),
+                    warehouse_catalog=server.catalog(f"lake_{folder.name[-12:]}", template=TEMPLATE_DATABASE))
+
+
+@pytest.fixture(scope="module")
+def templates() -> dict[str, Settings]:
+    """The base sample loaded and built once per catalog; each test works on a copy."""
+    return {}
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
-def built(request: pytest.FixtureRequest, sample: Sample, tmp_path: Path) -> Settings:
+def built(request: pytest.FixtureRequest, sample: Sample, templates: dict[str, Settings],
+          tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Settings:
     server = request.getfixturevalue("postgres") if request.param == "postgres" else None
-    settings = warehouse(request.param, tmp_path, server)
-    load_files([str(sample.base)], settings, show_progress=False)
-    done = run_dbt(PRODUCTION_BUILD, settings, capture=True)
-    assert done.returncode == 0, done.stdout[-4000:]
-    return settings
+    if request.param not in templates:
+        template = template_warehouse(request.param, tmp_path_factory.mktemp(f"template-{request.param}"), server)
+        load_files([str(sample.base)], template, show_progress=False)
+        done = run_dbt(PRODUCTION_BUILD, template, capture=True)
+        assert done.returncode == 0, done.stdout[-4000:]
+        templates[request.param] = template
+    return copy_of(templates[request.param], tmp_path, server)
 
 
 def cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
