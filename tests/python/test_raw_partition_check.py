@@ -20,8 +20,8 @@ from ingest.sample.generate import GenerateConfig, generate
 from ingest.settings import OrchestrationSettings, Settings
 from ingest.warehouse.lake import connect
 from orchestration.checks import missing_raw_hours
-from orchestration.freshness import source_freshness
 from orchestration.definitions import build_definitions
+from orchestration.freshness import source_freshness
 
 
 @pytest.fixture(scope="module")

@@ -22,8 +22,11 @@ from ingest.warehouse.lake import connect
 APPENDING_BY_LOAD = {"stg_raw__events": "staging/raw", "int_events__validated": "intermediate"}
 
 
-@pytest.fixture
-def compiled_before_a_concurrent_build(built_warehouse: Settings, tmp_path: Path) -> tuple[Settings, Path]:
+@pytest.fixture(scope="module")
+def compiled_before_a_concurrent_build(built_warehouse: Settings,
+                                       tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Path]:
+    """Set up once for both models: they read the warehouse and the compiled SQL, never change them."""
+    tmp_path = tmp_path_factory.mktemp("stale-load-list")
     settings = Settings(warehouse_path=tmp_path / "warehouse.sqlite")
     copy_warehouse(built_warehouse.warehouse_path, settings.warehouse_path)
     generate(GenerateConfig(students=5, days=1, start=date.today() - timedelta(days=1), seed=41, out=tmp_path / "new"),
