@@ -20,8 +20,10 @@
 
 {#- True when the student hash expression names no erased student. -#}
 {% macro not_erased(student_hash) -%}
-    not exists (
-        select 1 from {{ source('ops', 'erasures') }} as erasures
-        where erasures.hash_digest = {{ erasure_digest(student_hash) }}
+    {#- Uncorrelated, so it is one hash join against the few erased digests; the correlated
+        `not exists` made DuckDB 1.5 buffer every staged row (40 s of 200 at 10M events). -#}
+    {{ erasure_digest(student_hash) }} not in (
+        select erasures.hash_digest from {{ source('ops', 'erasures') }} as erasures
+        where erasures.hash_digest is not null
     )
 {%- endmacro %}

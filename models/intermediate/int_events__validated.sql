@@ -1,4 +1,7 @@
-{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail') }}
+{{ config(
+    materialized='incremental', incremental_strategy='append', on_schema_change='fail',
+    pre_hook="{{ keep_join_sides() }}", post_hook="{{ restore_join_sides() }}",
+) }}
 
 {#- Applies the event contract (events.md) to every raw record: the first rejection reason
     that applies, in the contract's order, or else kept/duplicate by the duplicate rule.
@@ -22,6 +25,15 @@ with checked as (
         {{ rejection_reason() | indent(8) }} as rejection_reason
     from {{ ref('stg_raw__events') }}
     where {{ from_new_loads('load_id', new_load_ids) }}
+),
+
+-- The event_id of a valid record, the key of the duplicate rule: a plain equality keeps the
+-- join to earlier copies hashed (a condition on one side only made DuckDB 1.5 loop).
+keyed as (
+    select
+        *,
+        case when rejection_reason is null then event_id end as valid_event_id
+    from checked
 ),
 
 valid_copies as (
@@ -52,6 +64,21 @@ copy_ranks as (
     window first_loaded as (partition by event_id order by loaded_at, source_file, line_number)
 ),
 
+-- The later copies only (about 1% of the records): a valid record not among them is the first
+-- of its event_id. Joined back small, not as 10M ranks keyed by file name and line.
+later_copies as (
+    select
+        event_id,
+        source_file,
+        line_number,
+        copy_number,
+        first_source_file,
+        first_line_number,
+        first_event_id
+    from copy_ranks
+    where copy_number > 1
+),
+
 -- The duplicate rule compares raw event_ids, which only staging (raw schema) holds: the
 -- earlier copies of the new ids are found there and matched to the kept rows by lineage.
 earlier_copies as (
@@ -63,7 +90,7 @@ earlier_copies as (
         from {{ ref('stg_raw__events') }}
         where
             not {{ from_new_loads('load_id', new_load_ids) }}
-            and event_id in (select copy_ranks.event_id from copy_ranks)
+            and event_id in (select valid_copies.event_id from valid_copies)
     {%- else %}
         select
             cast(null as {{ dbt.type_string() }}) as event_id,
@@ -189,24 +216,22 @@ ip_countries as (
 
 ranked as (
     select
-        checked.*,
+        keyed.*,
         previously_kept.event_id is not null as was_kept_before,
         previously_kept.kept_source_file as previously_kept_source_file,
         previously_kept.kept_line_number as previously_kept_line_number,
         previously_kept.kept_event_id as previously_kept_event_id,
-        copy_ranks.copy_number,
-        copy_ranks.first_source_file as kept_source_file,
-        copy_ranks.first_line_number as kept_line_number,
-        copy_ranks.first_event_id as kept_event_id
-    from checked
-    left join copy_ranks
+        coalesce(later_copies.copy_number, 1) as copy_number,
+        later_copies.first_source_file as kept_source_file,
+        later_copies.first_line_number as kept_line_number,
+        later_copies.first_event_id as kept_event_id
+    from keyed
+    left join later_copies
         on
-            checked.source_file = copy_ranks.source_file
-            and checked.line_number = copy_ranks.line_number
+            keyed.source_file = later_copies.source_file
+            and keyed.line_number = later_copies.line_number
     left join previously_kept
-        on
-            checked.event_id = previously_kept.event_id
-            and checked.rejection_reason is null
+        on keyed.valid_event_id = previously_kept.event_id
 ),
 
 -- The columns a duplicate takes from the copy that was kept are redacted once more with
