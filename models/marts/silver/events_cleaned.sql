@@ -1,13 +1,14 @@
-{{ config(
-    **upsert_config('event_id', 'date', ['student_hash', 'course_id'])
-) }}
+{{ config(**upsert_config('event_id', 'date', ['student_hash', 'course_id'])) }}
+{{ config(pre_hook="{{ keep_join_sides() }}", post_hook="{{ restore_join_sides() }}") }}
 
 {#- Incremental strategy: new kept events (validated in a run this table has not seen, or,
     with vars start_date/end_date, every event of those dates: a backfill) are sessionized
     together with the existing sessions they can join or merge: the sessions of the same
     student with an event within `session_inactivity_minutes` of the new events' time span.
     Those sessions are cut again as a whole and their rows replaced (delete+insert on
-    event_id); every other row stays as it is. Rows written by this run carry
+    event_id); every other row stays as it is. Joins keep their written sides
+    (keep_join_sides): DuckDB 1.5 otherwise hashed all 10M earlier rows to find the few
+    of the touched sessions (14 s of an hourly run, against 3 s). Rows written by this run carry
     updated_at = the run's start, which tells sessions and the gold tables what to redo. -#}
 {%- set inactivity = project_var('session_inactivity_minutes') -%}
 
