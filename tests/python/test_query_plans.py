@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from warehouses import copy_warehouse
+from warehouses import copy_with_a_new_load
 
-from ingest.load.loader import load_files
-from ingest.sample.generate import GenerateConfig, generate
 from ingest.settings import Settings
 from ingest.warehouse.dbt_runner import run_dbt
 from ingest.warehouse.lake import connect
@@ -34,11 +31,7 @@ BUFFERING_JOINS = {"LEFT_DELIM_JOIN", "RIGHT_DELIM_JOIN", "DELIM_JOIN"}
 def compiled_models(built_warehouse: Settings,
                     tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, dict[str, Path]]:
     tmp_path = tmp_path_factory.mktemp("query-plans")
-    settings = Settings(warehouse_path=tmp_path / "warehouse.sqlite")
-    copy_warehouse(built_warehouse.warehouse_path, settings.warehouse_path)
-    generate(GenerateConfig(students=5, days=1, start=date.today() - timedelta(days=1), seed=43, out=tmp_path / "new"),
-             progress=False)
-    assert load_files([str(tmp_path / "new")], settings, show_progress=False).rows > 0
+    settings = copy_with_a_new_load(built_warehouse.warehouse_path, tmp_path, seed=43)
     targets = {"incremental": tmp_path / "incremental", "full refresh": tmp_path / "full-refresh"}
     for mode, target in targets.items():
         flags = ["--full-refresh"] if mode == "full refresh" else []

@@ -7,14 +7,11 @@ compiled while a load is new, the load is built, and the compiled SQL must selec
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from warehouses import copy_warehouse
+from warehouses import copy_with_a_new_load
 
-from ingest.load.loader import load_files
-from ingest.sample.generate import GenerateConfig, generate
 from ingest.settings import Settings
 from ingest.warehouse.dbt_runner import run_dbt
 from ingest.warehouse.lake import connect
@@ -27,11 +24,7 @@ def compiled_before_a_concurrent_build(built_warehouse: Settings,
                                        tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Path]:
     """Set up once for both models: they read the warehouse and the compiled SQL, never change them."""
     tmp_path = tmp_path_factory.mktemp("stale-load-list")
-    settings = Settings(warehouse_path=tmp_path / "warehouse.sqlite")
-    copy_warehouse(built_warehouse.warehouse_path, settings.warehouse_path)
-    generate(GenerateConfig(students=5, days=1, start=date.today() - timedelta(days=1), seed=41, out=tmp_path / "new"),
-             progress=False)
-    assert load_files([str(tmp_path / "new")], settings, show_progress=False).rows > 0
+    settings = copy_with_a_new_load(built_warehouse.warehouse_path, tmp_path, seed=41)
     target = tmp_path / "target"
     compiled = run_dbt(["compile", "-s", *APPENDING_BY_LOAD, "--target-path", str(target), "--quiet"], settings,
                        capture=True)

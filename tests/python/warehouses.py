@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from ingest.settings import Settings
+
 
 def copy_warehouse(source: Path, target: Path) -> None:
     """A copy that is a warehouse of its own: the catalog (with its WAL files) and the data folder.
@@ -16,3 +18,19 @@ def copy_warehouse(source: Path, target: Path) -> None:
         if file.is_file():
             shutil.copy(file, target.parent / (target.name + file.name.removeprefix(source.name)))
     shutil.copytree(source.parent / f"{source.name}.files", target.parent / f"{target.name}.files")
+
+
+def copy_with_a_new_load(built: Path, folder: Path, seed: int) -> Settings:
+    """A copy of the warehouse `built` in `folder` with one more load waiting in raw.events (5 students,
+    yesterday), not built yet: what an hourly run finds."""
+    from datetime import date, timedelta
+
+    from ingest.load.loader import load_files
+    from ingest.sample.generate import GenerateConfig, generate
+
+    settings = Settings(warehouse_path=folder / "warehouse.sqlite")
+    copy_warehouse(built, settings.warehouse_path)
+    generate(GenerateConfig(students=5, days=1, start=date.today() - timedelta(days=1), seed=seed, out=folder / "new"),
+             progress=False)
+    assert load_files([str(folder / "new")], settings, show_progress=False).rows > 0
+    return settings
