@@ -16,9 +16,9 @@
     was kept by an earlier run is a duplicate: the earlier load came first. -#}
 {%- set new_load_ids = unprocessed_load_ids() %}
 
-{#- The staged table is read twice on purpose, never through a shared CTE: a narrow scan ranks
-    the valid copies for the duplicate rule, a wide one carries the records. A CTE read
-    twice would be materialized whole, 10M wide rows spilled to disk. -#}
+{#- The staged table is read several times on purpose, never through a shared CTE: narrow scans
+    find the repeated event_ids for the duplicate rule, a wide one carries the records. A CTE
+    read twice would be materialized whole, 10M wide rows spilled to disk. -#}
 with checked as (
     select
         *,
@@ -36,18 +36,35 @@ keyed as (
     from checked
 ),
 
-valid_copies as (
-    select
-        event_id,
-        event_id_redacted,
-        loaded_at,
-        source_file,
-        source_file_redacted,
-        line_number
+-- The duplicate rule needs ranks only where an event_id was sent more than once (about 1% of
+-- the records): those ids are found by counting, and only their copies are ranked, so the
+-- contract's rule is not evaluated on every record a second time and 10M ids are not sorted.
+repeated_event_ids as (
+    select event_id
     from {{ ref('stg_raw__events') }}
     where
-        {{ rejection_reason() | indent(8) }} is null
+        event_id is not null
         and {{ from_new_loads('load_id', new_load_ids) }}
+    group by event_id
+    having count(*) > 1
+),
+
+-- Every copy of a repeated event_id, valid or not: the reason is derived in the select list,
+-- after the semi-join, for these few (a filter on it would be pushed into the scan of every
+-- record).
+repeated_copies as (
+    select
+        staged_records.event_id,
+        staged_records.event_id_redacted,
+        staged_records.loaded_at,
+        staged_records.source_file,
+        staged_records.source_file_redacted,
+        staged_records.line_number,
+        {{ rejection_reason() | indent(8) }} as rejection_reason
+    from {{ ref('stg_raw__events') }} as staged_records
+    where
+        staged_records.event_id in (select repeated_event_ids.event_id from repeated_event_ids)
+        and {{ from_new_loads('staged_records.load_id', new_load_ids) }}
 ),
 
 copy_ranks as (
@@ -55,13 +72,18 @@ copy_ranks as (
         event_id,
         source_file,
         line_number,
-        -- Among valid records sharing an event_id the first loaded is kept (events.md).
+        rejection_reason,
+        -- Among valid records sharing an event_id the first loaded is kept (events.md); the
+        -- rejected copies are ranked after every valid one, so they never move a valid rank.
         row_number() over first_loaded as copy_number,
         first_value(source_file_redacted) over first_loaded as first_source_file,
         first_value(line_number) over first_loaded as first_line_number,
         first_value(event_id_redacted) over first_loaded as first_event_id
-    from valid_copies
-    window first_loaded as (partition by event_id order by loaded_at, source_file, line_number)
+    from repeated_copies
+    window first_loaded as (
+        partition by event_id
+        order by rejection_reason is not null, loaded_at, source_file, line_number
+    )
 ),
 
 -- The later copies only (about 1% of the records): a valid record not among them is the first
@@ -76,7 +98,9 @@ later_copies as (
         first_line_number,
         first_event_id
     from copy_ranks
-    where copy_number > 1
+    where
+        copy_number > 1
+        and rejection_reason is null
 ),
 
 -- The duplicate rule compares raw event_ids, which only staging (raw schema) holds: the
@@ -90,7 +114,13 @@ earlier_copies as (
         from {{ ref('stg_raw__events') }}
         where
             not {{ from_new_loads('load_id', new_load_ids) }}
-            and event_id in (select valid_copies.event_id from valid_copies)
+            -- Every new id, valid or not (no rule to evaluate): a rejected record never joins
+            -- what this finds, which is matched by valid_event_id.
+            and event_id in (
+                select new_records.event_id
+                from {{ ref('stg_raw__events') }} as new_records
+                where {{ from_new_loads('new_records.load_id', new_load_ids) }}
+            )
     {%- else %}
         select
             cast(null as {{ dbt.type_string() }}) as event_id,
