@@ -39,12 +39,16 @@
     {%- set groups -%}
         len(list_filter(string_split(hex_text, ':'), lambda hextet: hextet != ''))
     {%- endset -%}
-    list_transform([cast({{ expr }} as varchar)], lambda ip_text: case
-        when regexp_full_match(ip_text, '{{ ipv4_pattern() }}')
-            then array_to_string(list_transform(
-                string_split(ip_text, '.'), lambda octet: printf('%02x', cast(octet as integer))
-            ), '')
-        else list_transform([lower(case
+    {#- IPv4 first and without lambdas (most traffic; half the time of the list functions). -#}
+    case
+        when regexp_full_match(cast({{ expr }} as varchar), '{{ ipv4_pattern() }}')
+            then printf(
+                '%02x%02x%02x%02x',
+                {%- for octet in range(1, 5) %}
+                cast(split_part(cast({{ expr }} as varchar), '.', {{ octet }}) as integer){{ ',' if not loop.last }}
+                {%- endfor %}
+            )
+        else list_transform([cast({{ expr }} as varchar)], lambda ip_text: list_transform([lower(case
             when regexp_full_match(ip_text, '.*:{{ ipv4_pattern() }}')
                 then regexp_extract(ip_text, '^.*:') || regexp_replace(array_to_string(list_transform(
                     string_split(regexp_extract(ip_text, '[^:]*$'), '.'),
@@ -61,8 +65,8 @@
                     string_split(trim(replace(hex_text, '::', ':' || repeat('0:', 8 - {{ groups }})), ':'), ':'),
                     lambda hextet: lpad(hextet, 4, '0')
                 ), '')
-        end)[1]
-    end)[1]
+        end)[1])[1]
+    end
 {%- endmacro %}
 
 {#- 4, 6, or NULL when the text is not an IP address. One definition serves every adapter:
