@@ -1,7 +1,9 @@
-"""Without a roster, gold.class_chapter_engagement stays empty, and its incremental run took every
-row of events_cleaned as new since its last run (no row of its own to say when that was): each
-hourly run cut every session of the history again, to write nothing (14 s an hour at 10M events).
-Its scope is the sessions of students in a class: with no class, no session is read."""
+"""Without a roster, the class tables (gold.class_chapter_engagement, gold.class_question_attempts_summary)
+stay empty, and an incremental run took every row of events_cleaned as new since its last run (no row
+of its own to say when that was). class_chapter_engagement cut every session of the history again, to
+write nothing (14 s an hour at 10M events): its scope is the sessions of students in a class, so with
+no class no session is read. class_question_attempts_summary read events_cleaned through one import CTE
+used twice, which DuckDB materialized whole on every run: it reads the table where it filters it."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from small_dbt_runs import loaded_warehouse
 
 from ingest.settings import Settings
@@ -17,33 +20,65 @@ from ingest.warehouse.dbt_runner import run_dbt
 from ingest.warehouse.lake import connect
 
 
-def operator_rows(profile: dict[str, Any], name: str) -> Iterator[int]:
-    if profile.get("operator_name") == name or profile.get("operator_type") == name:
-        yield int(profile.get("operator_cardinality", 0))
+def operators(profile: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield profile
     for child in profile.get("children", []):
-        yield from operator_rows(child, name)
+        yield from operators(child)
 
 
-def test_an_hourly_run_without_a_roster_reads_no_session(tmp_path: Path) -> None:
-    settings = Settings(warehouse_path=loaded_warehouse(tmp_path))
+def operator_rows(profile: dict[str, Any], name: str) -> list[int]:
+    return [int(operator.get("operator_cardinality", 0)) for operator in operators(profile)
+            if name in (operator.get("operator_name"), operator.get("operator_type"))]
+
+
+def scanned_rows(profile: dict[str, Any], table: str) -> list[int]:
+    return [int(operator.get("operator_cardinality", 0)) for operator in operators(profile)
+            if operator.get("operator_name") == "DUCKLAKE_SCAN"
+            and operator.get("extra_info", {}).get("Table") == table]
+
+
+@pytest.fixture(scope="module")
+def built_without_roster(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Path]:
+    folder = tmp_path_factory.mktemp("no-roster")
+    settings = Settings(warehouse_path=loaded_warehouse(folder))
     built = run_dbt(["build", "--exclude", "resource_type:test", "resource_type:unit_test", "--quiet"], settings,
                     capture=True)
     assert built.returncode == 0, built.stdout[-3000:]
     with connect(settings, read_only=True) as warehouse:
         assert warehouse.execute("select count(*) from silver.events_cleaned").fetchall()[0][0] > 0
         assert warehouse.execute("select count(*) from silver.class_students").fetchall()[0][0] == 0
-    target = tmp_path / "target"
-    compiled = run_dbt(["compile", "-s", "class_chapter_engagement", "--target-path", str(target), "--quiet"],
-                       settings, capture=True)
+    target = folder / "target"
+    compiled = run_dbt(["compile", "-s", "class_chapter_engagement", "class_question_attempts_summary",
+                        "--target-path", str(target), "--quiet"], settings, capture=True)
     assert compiled.returncode == 0, compiled.stdout[-3000:]
-    sql = (target / "compiled" / "student_behavior" / "models" / "marts" / "gold"
-           / "class_chapter_engagement.sql").read_text()
-    profile_path = tmp_path / "profile.json"
+    return settings, target / "compiled" / "student_behavior" / "models" / "marts" / "gold"
+
+
+def profile_of(settings: Settings, sql: str, profile_path: Path) -> dict[str, Any]:
     with connect(settings, read_only=True) as warehouse:
         warehouse.execute("set variable student_hash_salt = 'any salt: nothing is hashed here'")
         warehouse.execute(f"pragma enable_profiling = 'json'; pragma profiling_output = '{profile_path}'")
         assert warehouse.execute(f"select count(*) from ({sql}) as planned_rows").fetchall()[0][0] == 0
         warehouse.execute("pragma disable_profiling")
-    windowed = list(operator_rows(json.loads(profile_path.read_text()), "WINDOW"))
+    profile: dict[str, Any] = json.loads(profile_path.read_text())
+    return profile
+
+
+def test_an_hourly_run_without_a_roster_reads_no_session(built_without_roster: tuple[Settings, Path],
+                                                         tmp_path: Path) -> None:
+    settings, compiled = built_without_roster
+    profile = profile_of(settings, (compiled / "class_chapter_engagement.sql").read_text(), tmp_path / "profile.json")
+    windowed = operator_rows(profile, "WINDOW")
     assert windowed, "the dwell window is no longer in the plan: this test must look elsewhere"
     assert max(windowed) == 0, f"the dwell window sorted {max(windowed)} events for a table that stays empty"
+
+
+def test_class_question_attempts_never_materialize_events_cleaned(built_without_roster: tuple[Settings, Path],
+                                                                  tmp_path: Path) -> None:
+    settings, compiled = built_without_roster
+    profile = profile_of(settings, (compiled / "class_question_attempts_summary.sql").read_text(),
+                         tmp_path / "profile.json")
+    # A materialized CTE's first child computes it; the second reads it.
+    materialized = [sum(scanned_rows(cte["children"][0], "events_cleaned")) for cte in operators(profile)
+                    if cte.get("operator_name") == "CTE" and cte.get("children")]
+    assert not any(materialized), f"a CTE materialized {max(materialized)} rows of events_cleaned"

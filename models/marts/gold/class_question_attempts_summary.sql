@@ -6,22 +6,10 @@
     the class's course. Dates with events_cleaned rows rewritten since this table's last run
     are summarized again as a whole; a new roster recomputes every date. -#}
 
--- Only the columns used: this CTE is read twice, and DuckDB materializes such a CTE.
-with cleaned_events as (
-    select
-        date,
-        student_hash,
-        course_id,
-        event_type,
-        quiz_id,
-        question_id,
-        is_correct,
-        time_spent_seconds,
-        updated_at
-    from {{ ref('events_cleaned') }}
-),
-
-class_students as (
+{#- events_cleaned is read where it is filtered, not through one import CTE: a CTE read twice
+    is materialized whole (every event, on every hourly run), while each read on its own is
+    pruned by its filter. -#}
+with class_students as (
     select * from {{ ref('class_students') }}
 ),
 
@@ -33,7 +21,7 @@ roster_changes as (
 
 changed_dates as (
     select distinct date
-    from cleaned_events
+    from {{ ref('events_cleaned') }}
     where
         {{ written_since_last_run() }}
         or (select changed_classes from roster_changes) > 0
@@ -48,7 +36,7 @@ class_attempts as (
         cleaned_events.question_id,
         cleaned_events.is_correct,
         cleaned_events.time_spent_seconds
-    from cleaned_events
+    from {{ ref('events_cleaned') }} as cleaned_events
     inner join class_students
         on
             cleaned_events.student_hash = class_students.student_hash
