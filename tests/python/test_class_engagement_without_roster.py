@@ -7,12 +7,11 @@ used twice, which DuckDB materialized whole on every run: it reads the table whe
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from query_profiles import operators, output_rows, profiled_rows
 from small_dbt_runs import loaded_warehouse
 
 from ingest.settings import Settings
@@ -20,21 +19,8 @@ from ingest.warehouse.dbt_runner import run_dbt
 from ingest.warehouse.lake import connect
 
 
-def operators(profile: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    yield profile
-    for child in profile.get("children", []):
-        yield from operators(child)
-
-
-def operator_rows(profile: dict[str, Any], name: str) -> list[int]:
-    return [int(operator.get("operator_cardinality", 0)) for operator in operators(profile)
-            if name in (operator.get("operator_name"), operator.get("operator_type"))]
-
-
 def scanned_rows(profile: dict[str, Any], table: str) -> list[int]:
-    return [int(operator.get("operator_cardinality", 0)) for operator in operators(profile)
-            if operator.get("operator_name") == "DUCKLAKE_SCAN"
-            and operator.get("extra_info", {}).get("Table") == table]
+    return output_rows(profile, "DUCKLAKE_SCAN", mentioning=f'"Table": "{table}"')
 
 
 @pytest.fixture(scope="module")
@@ -55,12 +41,8 @@ def built_without_roster(tmp_path_factory: pytest.TempPathFactory) -> tuple[Sett
 
 
 def profile_of(settings: Settings, sql: str, profile_path: Path) -> dict[str, Any]:
-    with connect(settings, read_only=True) as warehouse:
-        warehouse.execute("set variable student_hash_salt = 'any salt: nothing is hashed here'")
-        warehouse.execute(f"pragma enable_profiling = 'json'; pragma profiling_output = '{profile_path}'")
-        assert warehouse.execute(f"select count(*) from ({sql}) as planned_rows").fetchall()[0][0] == 0
-        warehouse.execute("pragma disable_profiling")
-    profile: dict[str, Any] = json.loads(profile_path.read_text())
+    rows, profile = profiled_rows(settings, sql, profile_path)
+    assert rows == 0, "a class table without a roster has rows"
     return profile
 
 
@@ -68,7 +50,7 @@ def test_an_hourly_run_without_a_roster_reads_no_session(built_without_roster: t
                                                          tmp_path: Path) -> None:
     settings, compiled = built_without_roster
     profile = profile_of(settings, (compiled / "class_chapter_engagement.sql").read_text(), tmp_path / "profile.json")
-    windowed = operator_rows(profile, "WINDOW")
+    windowed = output_rows(profile, "WINDOW")
     assert windowed, "the dwell window is no longer in the plan: this test must look elsewhere"
     assert max(windowed) == 0, f"the dwell window sorted {max(windowed)} events for a table that stays empty"
 

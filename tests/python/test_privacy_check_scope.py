@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
+from query_profiles import operators, profiled_rows
 from warehouses import copy_warehouse
 
 from ingest.load.loader import load_files
@@ -22,12 +21,6 @@ from ingest.warehouse.dbt_runner import run_dbt
 from ingest.warehouse.lake import connect
 
 TEST_SQL = Path("tests") / "singular" / "assert_no_raw_personal_data_outside_raw.sql"
-
-
-def operators(profile: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    yield profile
-    for child in profile.get("children", []):
-        yield from operators(child)
 
 
 def one_more_event_in_an_earlier_session(settings: Settings, folder: Path) -> None:
@@ -65,15 +58,10 @@ def test_an_hourly_run_derives_ids_for_the_checked_rows_only(built_warehouse: Se
                         "--quiet"], settings, capture=True)
     assert compiled.returncode == 0, compiled.stdout[-3000:]
     sql = (target / "compiled" / "student_behavior" / TEST_SQL).read_text()
-    profile_path = tmp_path / "profile.json"
-    with connect(settings, read_only=True) as warehouse:
-        warehouse.execute("set variable student_hash_salt = 'any salt: nothing is hashed here'")
-        warehouse.execute(f"pragma enable_profiling = 'json'; pragma profiling_output = '{profile_path}'")
-        assert warehouse.execute(f"select count(*) from ({sql}) as leaks").fetchall()[0][0] == 0
-        warehouse.execute("pragma disable_profiling")
+    leaks, profile = profiled_rows(settings, sql, tmp_path / "profile.json")
+    assert leaks == 0
     # The id to look for is spelled with length() (ids of at least 4 characters, events.md).
-    plan = json.loads(profile_path.read_text())
-    deriving = [int(operator.get("operator_cardinality", 0)) for operator in operators(plan)
+    deriving = [int(operator.get("operator_cardinality", 0)) for operator in operators(profile)
                 if "length(" in json.dumps(operator.get("extra_info", {}))]
     assert deriving, "no operator derives the ids any more: this test must look elsewhere"
     assert max(deriving) <= checked_rows, (

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from query_profiles import output_rows, profiled_rows
 from warehouses import copy_with_a_new_load
 
 from ingest.settings import Settings
@@ -66,12 +67,6 @@ def test_models_reading_every_record_plan_hash_joins(compiled_models: tuple[Sett
         assert not BUFFERING_JOINS & set(found), f"{model} ({mode}) buffers its input: {sorted(set(found))}"
 
 
-def profiled_operators(profile: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    yield profile
-    for child in profile.get("children", []):
-        yield from profiled_operators(child)
-
-
 @pytest.mark.parametrize("mode", ["incremental", "full refresh"])
 def test_the_duplicate_rule_ranks_only_repeated_event_ids(compiled_models: tuple[Settings, dict[str, Path]],
                                                           mode: str, tmp_path: Path) -> None:
@@ -80,19 +75,12 @@ def test_the_duplicate_rule_ranks_only_repeated_event_ids(compiled_models: tuple
     more than once need a rank."""
     settings, folders = compiled_models
     sql = (folders[mode] / MODELS["int_events__validated"] / "int_events__validated.sql").read_text()
-    profile_path = tmp_path / "profile.json"
     with connect(settings, read_only=True) as warehouse:
         staged = warehouse.execute("select count(*) from raw.stg_raw__events").fetchall()[0][0]
         repeated = warehouse.execute(
             "select coalesce(sum(copies), 0) from (select count(*) as copies from raw.stg_raw__events"
             " where event_id is not null group by event_id having count(*) > 1)").fetchall()[0][0]
-        warehouse.execute("set variable student_hash_salt = 'any salt: only the plan is read'")
-        warehouse.execute(f"pragma enable_profiling = 'json'; pragma profiling_output = '{profile_path}'")
-        warehouse.execute(f"select count(*) from ({sql}) as validated").fetchall()
-        warehouse.execute("pragma disable_profiling")
-    ranked = [int(operator.get("operator_cardinality", 0))
-              for operator in profiled_operators(json.loads(profile_path.read_text()))
-              if operator.get("operator_name") == "WINDOW"
-              and "ROW_NUMBER" in json.dumps(operator.get("extra_info", {}))]
+    _, profile = profiled_rows(settings, sql, tmp_path / "profile.json")
+    ranked = output_rows(profile, "WINDOW", mentioning="ROW_NUMBER")
     assert ranked, "the duplicate rule no longer ranks with a window: this test must look elsewhere"
     assert max(ranked) <= repeated < staged, f"{max(ranked)} records ranked; {repeated} share an event_id"
