@@ -8,14 +8,11 @@ The ids are derived for the checked rows only."""
 from __future__ import annotations
 
 import json
-import uuid
-from datetime import datetime, timedelta
 from pathlib import Path
 
 from query_profiles import operators, profiled_rows
-from warehouses import copy_warehouse
+from warehouses import copy_warehouse, load_late_events
 
-from ingest.load.loader import load_files
 from ingest.settings import Settings
 from ingest.warehouse.dbt_runner import run_dbt
 from ingest.warehouse.lake import connect
@@ -23,25 +20,10 @@ from ingest.warehouse.lake import connect
 TEST_SQL = Path("tests") / "singular" / "assert_no_raw_personal_data_outside_raw.sql"
 
 
-def one_more_event_in_an_earlier_session(settings: Settings, folder: Path) -> None:
-    """A new load with one event a minute after a loaded one, same student: it joins that session."""
-    with connect(settings, read_only=True) as warehouse:
-        line = warehouse.execute(
-            "select raw_line from raw.events where raw_line like '{%\"student_id\"%' order by source_file, line_number"
-            " limit 1").fetchall()[0][0]
-    event = json.loads(line)
-    later = datetime.fromisoformat(event["timestamp"].replace("Z", "+00:00")) + timedelta(minutes=1)
-    event.update(event_id=str(uuid.uuid4()), timestamp=later.isoformat().replace("+00:00", "Z"))
-    new_file = folder / "new" / "late-event.jsonl"
-    new_file.parent.mkdir(parents=True)
-    new_file.write_text(json.dumps(event) + "\n")
-    assert load_files([str(new_file.parent)], settings, show_progress=False).rows == 1
-
-
 def test_an_hourly_run_derives_ids_for_the_checked_rows_only(built_warehouse: Settings, tmp_path: Path) -> None:
     settings = Settings(warehouse_path=tmp_path / "warehouse.sqlite")
     copy_warehouse(built_warehouse.warehouse_path, settings.warehouse_path)
-    one_more_event_in_an_earlier_session(settings, tmp_path)
+    load_late_events(settings, tmp_path)
     built = run_dbt(["run", "--quiet"], settings, capture=True)
     assert built.returncode == 0, built.stdout[-3000:]
     with connect(settings, read_only=True) as warehouse:

@@ -34,3 +34,27 @@ def copy_with_a_new_load(built: Path, folder: Path, seed: int) -> Settings:
              progress=False)
     assert load_files([str(folder / "new")], settings, show_progress=False).rows > 0
     return settings
+
+
+def load_late_events(settings: Settings, folder: Path, students: int = 1) -> None:
+    """A new load in `folder`/late with one event a minute after the latest kept event of each of the
+    `students` students whose latest events are the latest: each joins that student's last session, so an
+    incremental run rewrites the session's earlier rows too."""
+    import json
+    import uuid
+
+    from ingest.load.loader import load_files
+    from ingest.warehouse.lake import connect
+
+    with connect(settings, read_only=True) as warehouse:
+        latest = warehouse.execute(
+            "select raw_events.raw_line, strftime(cleaned.ts + interval 1 minute, '%Y-%m-%dT%H:%M:%S.%gZ')"
+            " from silver.events_cleaned as cleaned inner join raw.events as raw_events"
+            " on raw_events.source_file = cleaned.source_file and raw_events.line_number = cleaned.line_number"
+            " qualify row_number() over (partition by cleaned.student_hash order by cleaned.ts desc, cleaned.event_id)"
+            " = 1 order by cleaned.ts desc limit ?", [students]).fetchall()
+    events = [{**json.loads(line), "event_id": str(uuid.uuid4()), "timestamp": later} for line, later in latest]
+    new_file = folder / "late" / "late-events.jsonl"
+    new_file.parent.mkdir(parents=True)
+    new_file.write_text("".join(json.dumps(event) + "\n" for event in events))
+    assert load_files([str(new_file.parent)], settings, show_progress=False).rows == students

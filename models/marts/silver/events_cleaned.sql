@@ -49,12 +49,25 @@ with enriched_events as (
                 and cleaned_before.ts <= {{ dbt.dateadd('minute', inactivity, 'new_event_spans.span_end') }}
     ),
 
+    -- Where the touched sessions begin: their start rows, one per session, read narrow. It
+    -- bounds the wide read below by time, so that row groups and date partitions before it
+    -- are skipped (session_id, a digest, has no order to prune by): without it every hourly
+    -- run read every column of the whole history to rewrite a few sessions.
+    touched_since as (
+        select min(session_starts.ts) as earliest_start
+        from {{ this }} as session_starts
+        where
+            session_starts.is_session_start
+            and session_starts.session_id in (select touched_sessions.session_id from touched_sessions)
+    ),
+
     events_to_sessionize as (
         select
             {{ column_list(enriched_event_columns()) }}
         from {{ this }}
         where
-            session_id in (select session_id from touched_sessions)
+            ts >= (select touched_since.earliest_start from touched_since)
+            and session_id in (select session_id from touched_sessions)
             and event_id not in (select event_id from new_events)
         union all
         select
