@@ -69,6 +69,10 @@ def landed_ids(zone: Path, topics: tuple[str, ...]) -> Counter[str]:
     return counts
 
 
+# `ingest consume` prints this once its SIGTERM handler is in place.
+READY_LINE = "Ctrl-C or SIGTERM lands the open batches and stops"
+
+
 class ConsumerProcess:
     def __init__(self, broker: KafkaBroker, zone: Path, group: str, topics: tuple[str, ...], log: Path,
                  batch_messages: int = 300, metrics_port: int | None = None) -> None:
@@ -77,10 +81,14 @@ class ConsumerProcess:
                 "--batch-seconds", "1", "-q"]
         if metrics_port:
             args += ["--metrics-port", str(metrics_port)]
+        self.log = log
         self.process = subprocess.Popen(args, cwd=PROJECT_DIR, env=dict(os.environ),
                                         stdout=open(log, "ab"), stderr=subprocess.STDOUT)
 
     def stop(self) -> None:
+        # A SIGTERM sent before the consumer handles it (still starting: under load, a consumer started
+        # after every event had landed was stopped at once) kills it, which is not what stop() tests.
+        wait_for(lambda: READY_LINE in self.log.read_text(errors="replace"), what="the consumer to start")
         self.process.send_signal(signal.SIGTERM)
         assert self.process.wait(timeout=60) == 0
 
