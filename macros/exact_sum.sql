@@ -18,3 +18,17 @@
 {% macro exact_avg(expr) -%}
     ({{ exact_sum(expr) }} / nullif(count({{ expr }}), 0))
 {%- endmacro %}
+
+{#- The exact sum kept exact (decimal), for partial sums that a later model adds up with
+    exact_sum: the total is the same as one exact_sum over every value. -#}
+{% macro exact_partial_sum(expr) -%}
+    {{ return(adapter.dispatch('exact_partial_sum')(expr)) }}
+{%- endmacro %}
+
+{% macro default__exact_partial_sum(expr) -%}
+    sum(cast({{ expr }} as bignumeric))
+{%- endmacro %}
+
+{% macro duckdb__exact_partial_sum(expr) -%}
+    sum(cast({{ expr }} as decimal(38, 9)))
+{%- endmacro %}

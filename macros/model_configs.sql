@@ -24,3 +24,18 @@
     {%- endif -%}
     {{ return(settings) }}
 {%- endmacro %}
+
+{#- append_config: an incremental table whose new rows are appended (a pre-hook deletes the
+    rows they replace). Partitioned by its date column on both targets, clustered on BigQuery;
+    BigQuery's merge without a key only inserts. -#}
+{% macro append_config(date_column, cluster_by) -%}
+    {%- set settings = {'materialized': 'incremental', 'on_schema_change': 'fail'} -%}
+    {%- if target.type == 'bigquery' -%}
+        {%- do settings.update({'incremental_strategy': 'merge',
+                                'partition_by': {'field': date_column, 'data_type': 'date'},
+                                'cluster_by': cluster_by}) -%}
+    {%- else -%}
+        {%- do settings.update({'incremental_strategy': 'append', 'partitioned_by': [date_column]}) -%}
+    {%- endif -%}
+    {{ return(settings) }}
+{%- endmacro %}

@@ -1,9 +1,9 @@
 """Without a roster, the class tables (gold.class_chapter_engagement, gold.class_question_attempts_summary)
 stay empty, and an incremental run took every row of events_cleaned as new since its last run (no row
 of its own to say when that was). class_chapter_engagement cut every session of the history again, to
-write nothing (14 s an hour at 10M events): its scope is the sessions of students in a class, so with
-no class no session is read. class_question_attempts_summary read events_cleaned through one import CTE
-used twice, which DuckDB materialized whole on every run: it reads the table where it filters it."""
+write nothing (14 s an hour at 10M events): without a class it has no date to compute again.
+class_question_attempts_summary read events_cleaned through one import CTE used twice, which DuckDB
+materialized whole on every run: it reads the table where it filters it."""
 
 from __future__ import annotations
 
@@ -50,9 +50,9 @@ def test_an_hourly_run_without_a_roster_reads_no_session(built_without_roster: t
                                                          tmp_path: Path) -> None:
     settings, compiled = built_without_roster
     profile = profile_of(settings, (compiled / "class_chapter_engagement.sql").read_text(), tmp_path / "profile.json")
-    windowed = output_rows(profile, "WINDOW")
-    assert windowed, "the dwell window is no longer in the plan: this test must look elsewhere"
-    assert max(windowed) == 0, f"the dwell window sorted {max(windowed)} events for a table that stays empty"
+    grouped = output_rows(profile, "HASH_GROUP_BY")
+    assert grouped, "no aggregate in the plan any more: this test must look elsewhere"
+    assert max(grouped) == 0, f"{max(grouped)} groups (dates, chapters) computed for a table that stays empty"
 
 
 def test_class_question_attempts_never_materialize_events_cleaned(built_without_roster: tuple[Settings, Path],

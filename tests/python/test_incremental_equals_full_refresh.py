@@ -23,6 +23,7 @@ from warehouses import copy_warehouse
 BOOKKEEPING = ("updated_at", "processed_at")
 TABLES = (
     "silver.events_cleaned", "silver.events_rejected", "silver.events_duplicates", "silver.sessions",
+    "intermediate.int_session_chapter_days",
     "gold.student_daily_activity", "gold.chapter_engagement", "gold.question_attempts_summary",
     "gold.course_activity_realtime", "feature_store.student_features",
 )

@@ -6,9 +6,9 @@
 -- Checked: every table with lineage, the rows of the latest run (see
 -- latest_write_predicate). The rest only derive from them: the views
 -- int_events__enriched and int_events__sessionized hold validated's texts and a device type
--- of the seed rules; sessions, gold and features hold copies of checked columns (course_id,
--- chapter_id, quiz_id, question_id, device_type), seed text, digests and numbers, so a
--- leak there would show in a checked table first.
+-- of the seed rules; sessions, int_session_chapter_days, gold and features hold copies of
+-- checked columns (course_id, chapter_id, quiz_id, question_id, device_type), seed text,
+-- digests and numbers, so a leak there would show in a checked table first.
 -- Returns one row per leaking row: relation, lineage and the columns that hold an id (never
 -- the id itself).
 {%- set checked_tables = [
