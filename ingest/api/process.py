@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import os
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 from ingest.api.keys import KeyFile
 from ingest.settings import PROJECT_DIR
@@ -42,25 +41,53 @@ class ApiProcess:
     def create_key(self, name: str) -> str:
         return KeyFile(self.keys_file).create(name)
 
-    def start(self, timeout: float = 20.0) -> ApiProcess:
+    def start(self, timeout: float = 20.0, attempts: int = 3) -> ApiProcess:
+        """Start the API and wait until it is ready. A free port is only free when it is picked: another
+        process may take it before the API listens (seen with tests in parallel). Then the API exits with
+        "cannot listen on 127.0.0.1:PORT", and it is started again on a newly picked port."""
+        for attempt in range(1, attempts + 1):
+            errors_path = self._launch()
+            ready = self._wait_until_ready(timeout)
+            message = errors_path.read_text(errors="replace")
+            if errors_path != self.log_path:
+                errors_path.unlink()
+            if ready:
+                return self
+            taken = [port for port in (self.port, self.metrics_port)
+                     if port is not None and f"cannot listen on 127.0.0.1:{port} " in message]
+            if not taken or attempt == attempts:
+                raise RuntimeError(f"the API exited with {self.process.returncode if self.process else '?'} "
+                                   f"while starting: {message.strip()[-2000:]}")
+            if self.port in taken:
+                self.port = free_port()
+            if self.metrics_port in taken:
+                self.metrics_port = free_port()
+        raise AssertionError("unreachable")
+
+    def _launch(self) -> Path:
+        """Start the child; returns the file its output goes to (log_path, or a private file)."""
         env = {**os.environ, "API_KEYS_FILE": str(self.keys_file), **self.env}
         metrics = ["--metrics-port", str(self.metrics_port)] if self.metrics_port is not None else []
-        with contextlib.ExitStack() as opened:  # the child keeps its own copy of the log's descriptor
-            log: IO[bytes] | int = opened.enter_context(open(self.log_path, "ab")) if self.log_path \
-                else subprocess.DEVNULL
+        errors_path = self.log_path or Path(tempfile.mkstemp(prefix="api-", suffix=".log")[1])
+        with open(errors_path, "ab") as log:  # the child keeps its own copy of the descriptor
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "ingest", "serve", "--port", str(self.port), "--raw-zone", self.raw_zone,
                  *metrics, *self.extra_args],
                 cwd=PROJECT_DIR, env=env, stdout=log, stderr=log)
+        return errors_path
+
+    def _wait_until_ready(self, timeout: float) -> bool:
+        """True once /readyz answers 200; False when the child exited first."""
+        assert self.process is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"the API exited with {self.process.returncode} while starting")
+                return False
             try:
                 connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
                 connection.request("GET", "/readyz")
                 if connection.getresponse().status == 200:
-                    return self
+                    return True
             except OSError:
                 pass
             time.sleep(0.05)
