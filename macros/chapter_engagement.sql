@@ -40,7 +40,6 @@ changed_dates as (
 
 chapter_days as (
     select
-        session_id,
         student_hash,
         date,
         course_id,

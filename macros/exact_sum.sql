@@ -7,11 +7,11 @@
 {%- endmacro %}
 
 {% macro default__exact_sum(expr, over) -%}
-    cast(sum(cast({{ expr }} as bignumeric)){{ ' over ' ~ over if over }} as float64)
+    cast({{ default__exact_partial_sum(expr) }}{{ ' over ' ~ over if over }} as float64)
 {%- endmacro %}
 
 {% macro duckdb__exact_sum(expr, over) -%}
-    cast(sum(cast({{ expr }} as decimal(38, 9))){{ ' over ' ~ over if over }} as double)
+    cast({{ duckdb__exact_partial_sum(expr) }}{{ ' over ' ~ over if over }} as double)
 {%- endmacro %}
 
 {#- The exact average: exact_sum over the count of non-NULL values, NULL when there are none. -#}
