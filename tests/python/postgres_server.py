@@ -34,11 +34,20 @@ class PostgresServer:
     def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([str(SCRIPT), *args], env=self.env, capture_output=True, text=True, timeout=180)
 
-    def start(self) -> PostgresServer:
-        started = self._run("start")
-        if started.returncode != 0:
-            raise RuntimeError(f"postgres did not start:\n{started.stdout}{started.stderr}")
-        return self
+    def start(self, attempts: int = 3) -> PostgresServer:
+        """Start the server. The port was free when it was picked, but another test's server may
+        take it before PostgreSQL binds it ("Address already in use"): then start again on a
+        newly picked port."""
+        for attempt in range(1, attempts + 1):
+            started = self._run("start")
+            if started.returncode == 0:
+                return self
+            output = started.stdout + started.stderr
+            if "Address already in use" not in output or attempt == attempts:
+                raise RuntimeError(f"postgres did not start on port {self.port}:\n{output}")
+            self.port = free_port()
+            self.env["PG_PORT"] = str(self.port)
+        raise AssertionError("attempts must be at least 1")
 
     def stop(self) -> None:
         self._run("stop")
