@@ -34,7 +34,10 @@ from ingest.warehouse.reading import run_query, snapshots
 
 postgres = postgres_fixture()
 DAY = date.today() - timedelta(days=3)
-HOURS = (9, 10, 11, 12)  # the stream cycles: one hour of the next day each
+HOURS = (9, 10, 11)  # one hour of the next day each: the stream cycles and later loads
+# Two cycles write while the full build does, and two loads and builds leave the small files and
+# snapshots that maintenance merges and expires: a third would only lengthen make test.
+STREAM_CYCLES = 2
 PRODUCTION_BUILD = ["build", "--exclude", "test_type:unit", "--quiet"]
 
 
@@ -143,7 +146,7 @@ def test_readers_read_consistent_snapshots_while_a_full_build_and_stream_cycles_
             failures.append("full build: " + done.stdout[-3000:])
 
     def stream_cycles() -> None:
-        for hour in sample.hours:
+        for hour in sample.hours[:STREAM_CYCLES]:
             loaded = cli(built, "files", "-q", str(hour))
             built_now = realtime_build(built)
             if loaded.returncode or built_now.returncode:
@@ -242,7 +245,7 @@ def data_files(settings: Settings) -> set[Path]:
 
 
 def test_maintenance_keeps_the_rows_and_drops_old_snapshots_and_files(built: Settings, sample: Sample) -> None:
-    for hour in sample.hours:  # many small loads and builds: many small files and snapshots
+    for hour in sample.hours[:STREAM_CYCLES]:  # small loads and builds: small files and snapshots
         load_files([str(hour)], built, show_progress=False)
         assert run_dbt(PRODUCTION_BUILD, built, capture=True).returncode == 0
     rows, files = table_rows(built), data_files(built)
