@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -40,7 +40,7 @@ class Result:
 
 
 def event_json(client: int, sequence: int, index: int) -> bytes:
-    now = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     return json.dumps({
         "event_id": f"b{client}-{sequence}-{index}-{time.monotonic_ns()}", "student_id": f"s-{client % 500}",
         "event_type": "page_view", "timestamp": now, "page_url": "https://lms.example.org/courses/alg1/ch3",
@@ -153,7 +153,7 @@ def main() -> int:
               "p99_under_50_ms_at_1000_requests_per_second": latency.p99_ms < 50 and latency.errors == 0}
     print(f"targets met: {checks}")
     args.results.write_text(json.dumps({
-        "taken_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "taken_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
         "clients": args.clients, "results": [asdict(r) for r in results], "targets_met": checks,
     }, indent=2) + "\n")

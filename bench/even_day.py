@@ -19,18 +19,24 @@ import random
 import uuid
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 COURSES = {f"{subject}-{grade}": [f"{subject}-{grade}-u{unit:02d}" for unit in range(1, 9)]
            for subject in ("math", "science", "ela", "social") for grade in (6, 7, 8)}
 USER_AGENTS = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.6 Safari/605.1.15",
-    "Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36",
-    "Mozilla/5.0 (iPad; CPU OS 17_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.6 Mobile/15E148 Safari/604.1",
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
-    "Mozilla/5.0 (Linux; Android 14; SM-X200) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.6723.102 Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.6 Safari/605.1.15",
+    "Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/130.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (iPad; CPU OS 17_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.6 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/18.1 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (Linux; Android 14; SM-X200) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/130.0.6723.102 Safari/537.36",
 )
 PLATFORMS = ("web", "web", "web", "ios", "ios", "android")
 # (event type, weight): a page-heavy mix with video and quizzes, logins and submissions.
@@ -47,7 +53,7 @@ class Window:
 
 
 def _event_line(rng: random.Random, student: int, ts: datetime, course: str, chapter: str) -> str:
-    kinds, weights = zip(*EVENT_MIX)
+    kinds, weights = zip(*EVENT_MIX, strict=True)
     event_type = rng.choices(kinds, weights)[0]
     agent = rng.randrange(len(USER_AGENTS))
     page = rng.randrange(1, 40)
@@ -66,18 +72,21 @@ def _event_line(rng: random.Random, student: int, ts: datetime, course: str, cha
                     f'"time_spent_seconds": {rng.uniform(4, 240):.1f}, "attempt_number": {rng.randrange(1, 4)}, '
                     f'"hint_used": false}}')
     elif event_type == "submit_assignment":
-        metadata = f'{{"assignment_id": "asg-{chapter}-{page:02d}", "on_time": {"true" if rng.random() < 0.8 else "false"}}}'
+        on_time = "true" if rng.random() < 0.8 else "false"
+        metadata = f'{{"assignment_id": "asg-{chapter}-{page:02d}", "on_time": {on_time}}}'
     else:
         metadata = '{"sso_provider": "district-idp"}'
     question_id = f'"{question}"' if event_type == "quiz_attempt" else "null"
     return (
         f'{{"event_id": "{uuid.UUID(int=rng.getrandbits(128), version=4)}", "student_id": "stu-{student:09d}", '
-        f'"event_type": "{event_type}", "timestamp": "{ts.strftime("%Y-%m-%dT%H:%M:%S")}.{ts.microsecond // 1000:03d}Z", '
+        f'"event_type": "{event_type}", '
+        f'"timestamp": "{ts.strftime("%Y-%m-%dT%H:%M:%S")}.{ts.microsecond // 1000:03d}Z", '
         f'"page_url": "https://lms.example-district.k12.us/courses/{course}/units/{chapter}/pages/{page}'
         f'?ref=dashboard&session_origin=portal", "course_id": "{course}", "chapter_id": "{chapter}", '
         f'"question_id": {question_id}, "metadata": {metadata}, '
         f'"context": {{"user_agent": "{USER_AGENTS[agent]}", "ip": "10.{student % 250}.{rng.randrange(256)}.'
-        f'{rng.randrange(1, 255)}", "platform": "{PLATFORMS[agent]}", "app_version": "5.{rng.randrange(10)}.{rng.randrange(20)}"}}}}'
+        f'{rng.randrange(1, 255)}", "platform": "{PLATFORMS[agent]}", '
+        f'"app_version": "5.{rng.randrange(10)}.{rng.randrange(20)}"}}}}'
     )
 
 
@@ -130,7 +139,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
-    start = datetime.combine(args.day, datetime.min.time(), tzinfo=timezone.utc) + timedelta(hours=args.start_hour)
+    start = datetime.combine(args.day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=args.start_hour)
     written = write_events(args.out, Window(start, args.hours), args.students, args.events / args.students, args.seed)
     print(f"wrote {written:,} events for {args.students:,} students to {args.out}")
     return 0

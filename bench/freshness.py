@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -46,11 +46,12 @@ def produce(bootstrap: str, rate: float, seconds: float) -> int:
         if delay > 0:
             time.sleep(delay)
         event_type, metadata = kinds[sequence % 3]
-        now = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        event = {"event_id": f"f-{sequence}", "student_id": f"s-{sequence % 2000}", "event_type": event_type,
+        now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        student_id = f"s-{sequence % 2000}"
+        event = {"event_id": f"f-{sequence}", "student_id": student_id, "event_type": event_type,
                  "timestamp": now, "course_id": f"c{sequence % 20}", "chapter_id": "ch1", "metadata": metadata,
                  "question_id": "q1" if event_type == "quiz_attempt" else None}
-        producer.produce(TOPICS[sequence % 3], json.dumps(event).encode(), key=event["student_id"].encode())
+        producer.produce(TOPICS[sequence % 3], json.dumps(event).encode(), key=student_id.encode())
         producer.poll(0)
     producer.flush(30)
     return total
@@ -79,7 +80,8 @@ def main() -> int:
                 [sys.executable, "-m", "ingest", "stream", "--bootstrap", bootstrap, "--group", "freshness",
                  "--raw-zone", str(workdir / "zone"), "--interval", str(args.interval)],
                 cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
-            print(f"producing {args.rate:,.0f} events/s for {args.seconds:.0f}s; stream cycles every {args.interval:g}s")
+            print(f"producing {args.rate:,.0f} events/s for {args.seconds:.0f}s; "
+                  f"stream cycles every {args.interval:g}s")
             produced = produce(bootstrap, args.rate, args.seconds)
             time.sleep(2 * args.interval + 30)  # let the last events through two more cycles
             stream.terminate()
@@ -102,12 +104,13 @@ def main() -> int:
     print(f"freshness: median p50 {median_p50:.1f}s, worst {worst:.1f}s (target < 60s); "
           f"median dbt build {dbt_seconds:.1f}s per cycle")
     args.results.write_text(json.dumps({
-        "taken_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "taken_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
         "rate_events_per_second": args.rate, "seconds": args.seconds, "interval_seconds": args.interval,
         "events_produced": produced, "median_p50_seconds": round(median_p50, 1), "worst_seconds": round(worst, 1),
         "median_dbt_seconds": round(dbt_seconds, 1), "target_met": worst < 60,
-        "cycles": [dict(zip(("cycle", "consumed", "dbt_seconds", "p50_seconds", "max_seconds"), c)) for c in cycles],
+        "cycles": [dict(zip(("cycle", "consumed", "dbt_seconds", "p50_seconds", "max_seconds"), c, strict=True))
+                   for c in cycles],
     }, indent=2) + "\n")
     return 0
 

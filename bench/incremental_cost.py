@@ -14,7 +14,7 @@ import json
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -37,7 +37,7 @@ def _dbt(args: list[str], settings: Settings) -> float:
 
 def measure(days: int, students: int, workdir: Path) -> dict[str, float | int]:
     settings = Settings(warehouse_path=workdir / f"history-{days}.sqlite")
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     start = today - timedelta(days=days)
     generate(GenerateConfig(students=students, days=days - 1, start=start, seed=1, out=workdir / f"raw-{days}"),
              progress=False)

@@ -39,7 +39,7 @@ def request_mix(settings: Settings) -> list[tuple[str, str]]:
         students = [h for (h,) in lake.execute(
             "select distinct student_hash from gold.student_daily_activity using sample 200 rows").fetchall()]
         classes = lake.execute("select class_id, teacher_id, course_id from silver.class_teachers").fetchall()
-        latest = lake.execute("select max(date) from gold.student_daily_activity").fetchone()[0]
+        (latest,) = lake.execute("select max(date) from gold.student_daily_activity").fetchall()[0]
     if not students:
         raise SystemExit("the warehouse has no student_daily_activity rows: build it first (make run)")
     analyst = issue(read, "analyst", "bench-analyst", ttl_seconds=7200)
@@ -101,7 +101,7 @@ def main() -> int:
     if not settings.warehouse_path.exists() and not settings.warehouse_catalog:
         raise SystemExit(f"no warehouse at {settings.warehouse_path}: build one first (make run, or make bench)")
     with connect(settings, read_only=True) as lake:
-        events = int(lake.execute("select count(*) from silver.events_cleaned").fetchone()[0])
+        events = int(lake.execute("select count(*) from silver.events_cleaned").fetchall()[0][0])
     mix = request_mix(settings)
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "readapi", "serve", "--port", str(port)], cwd=PROJECT_DIR,
