@@ -19,5 +19,6 @@
 {%- endmacro %}
 
 {% macro duckdb__first_by(value, order_columns, descending) -%}
-    {{ 'arg_max_null' if descending else 'arg_min_null' }}({{ value }}, ({{ order_columns | join(', ') }}))
+    {%- set order_key = order_columns[0] if order_columns | length == 1 else '(' ~ order_columns | join(', ') ~ ')' %}
+    {{ 'arg_max_null' if descending else 'arg_min_null' }}({{ value }}, {{ order_key }})
 {%- endmacro %}

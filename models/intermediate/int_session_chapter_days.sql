@@ -48,7 +48,12 @@ with_next_event as (
         chapter_id,
         scroll_depth,
         duration_seconds,
-        lead(ts) over (partition by session_id order by ts, event_id) as next_ts
+        lead(ts) over (partition by session_id order by ts, event_id) as next_ts,
+        -- The event's place in its session: the aggregates below pick a visit's first event and
+        -- the session's last by it. Picking by a (ts, event_id) struct held a timestamp and a
+        -- 36-character id per event in three aggregates' states and ran the even day's full
+        -- build out of DuckDB's 5 GB (an integer: passes in 2 GB, 24 s instead of 34).
+        row_number() over (partition by session_id order by ts, event_id) as event_seq
     from session_events
 ),
 
@@ -58,9 +63,8 @@ chapter_events as (
     select
         session_id,
         student_hash,
-        event_id,
+        event_seq,
         event_type,
-        ts,
         date,
         course_id,
         chapter_id,
@@ -85,8 +89,8 @@ visits as (
     select
         session_id,
         chapter_id,
-        {{ first_by('course_id', ['ts', 'event_id']) }} as course_id,
-        {{ first_by('date', ['ts', 'event_id']) }} as date
+        {{ first_by('course_id', ['event_seq']) }} as course_id,
+        {{ first_by('date', ['event_seq']) }} as date
     from chapter_events
     group by session_id, chapter_id
 ),
@@ -96,7 +100,7 @@ course_visits as (
         session_id,
         chapter_id,
         course_id,
-        {{ first_by('date', ['ts', 'event_id']) }} as date
+        {{ first_by('date', ['event_seq']) }} as date
     from chapter_events
     group by session_id, chapter_id, course_id
 ),
@@ -104,7 +108,7 @@ course_visits as (
 session_exits as (
     select
         session_id,
-        {{ last_by('chapter_id', ['ts', 'event_id']) }} as exit_chapter_id
+        {{ last_by('chapter_id', ['event_seq']) }} as exit_chapter_id
     from chapter_events
     group by session_id
 ),
