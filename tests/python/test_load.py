@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from ingest.cli import main
@@ -124,3 +125,18 @@ def test_files_other_than_events_are_refused_by_name(tmp_path: Path, settings: S
 
     with pytest.raises(InputError, match="not an event file"):
         load_files([str(source)], settings, show_progress=False)
+
+
+def test_the_warehouse_refuses_a_raw_record_without_its_line(tmp_path: Path, settings: Settings) -> None:
+    """raw.events has no dbt not_null test on raw_line (it would read every line ever loaded, each
+    build): the loader declares the lineage columns NOT NULL and the warehouse enforces it."""
+    source = tmp_path / "events.jsonl"
+    source.write_text(EVENT + "\n")
+    load_files([str(source)], settings, show_progress=False)
+
+    with connect(settings) as connection:
+        for column in ("raw_line", "source_file", "line_number", "loaded_at", "_dlt_load_id"):
+            with pytest.raises(duckdb.ConstraintException, match="NOT NULL"):
+                connection.execute(
+                    f"insert into raw.events by name select * replace (null as {column}) from raw.events")
+    assert rows(settings, "select count(*) from raw.events") == [(1,)]
