@@ -11,7 +11,7 @@
     where {{ latest_write_predicate(ref('int_events__validated'), 'processed_at') }}
     order by load_id
 {%- endset -%}
-{%- set validated = load_relation(ref('int_events__validated')) if execute else none -%}
+{%- set validated = load_relation(ref('int_events__validated')) if execute and flags.INTROSPECT else none -%}
 {%- set checked_load_ids = run_query(checked_loads_query).columns[0].values() | list if validated else [] %}
 
 with counted_files as (
