@@ -89,11 +89,10 @@ record_ids as (
 ),
 
 checked_texts as (
-    {{ personal_data_texts(ref('int_events__validated'), 'processed_at') }}
-    union all
-    {{ personal_data_texts(ref('events_rejected'), 'processed_at') }}
-    union all
-    {{ personal_data_texts(ref('events_duplicates'), 'processed_at') }}
+    {%- for relation, written_column in checked_tables %}
+        {{ personal_data_texts(relation, written_column) }}
+        {{- '\n        union all' if not loop.last }}
+    {%- endfor %}
 ),
 
 -- The ids to look for (events.md: at least 4 characters) are derived after the join, for the
