@@ -93,6 +93,7 @@ class ZoneConsumer:
             "max.poll.interval.ms": 300_000,
         })
         self._batches: dict[tuple[str, int], _Batch] = {}
+        self._resume_offsets: dict[tuple[str, int], int] = {}  # where each assigned partition resumes
         self.stop_requested = threading.Event()  # set it (signals.stop_on_signals does) to stop polling
         self.messages_landed = 0
         self.files_written = 0
@@ -111,6 +112,7 @@ class ZoneConsumer:
                 partition.offset = landed + 1
                 say("consume", f"{partition.topic}[{partition.partition}] resumes after offset {landed}, "
                                "already in the raw zone")
+            self._resume_offsets[(partition.topic, partition.partition)] = max(partition.offset, start)
         consumer.assign(partitions)
 
     def _on_revoke(self, consumer: Any, partitions: list[Any]) -> None:
@@ -220,10 +222,13 @@ class ZoneConsumer:
                 position = self.consumer.position([partition])[0].offset
             except KafkaException:
                 continue  # the broker is away (a restart); the next reading will have it
-            landed = position if position >= 0 else low
-            batch = self._batches.get((partition.topic, partition.partition))
+            key = (partition.topic, partition.partition)
+            # A partition taken over with nothing new has no position until its next message;
+            # until then the group has landed up to where this member resumes it.
+            landed = next((offset for offset in (position, self._resume_offsets.get(key, -1)) if offset >= 0), low)
+            batch = self._batches.get(key)
             pending = len(batch.lines) if batch else 0
-            lags[(partition.topic, partition.partition)] = max(0, high - landed) + pending
+            lags[key] = max(0, high - landed) + pending
         return lags
 
     def refresh_lag(self) -> int:

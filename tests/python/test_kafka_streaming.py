@@ -211,3 +211,30 @@ def test_message_timestamps_past_year_9999_land_under_an_unknown_day(
     finally:
         consumer.stop()
     assert [p.parent.name for p in (zone / "kafka" / topic).glob("*/*.jsonl")] == ["date=unknown"]
+
+
+def test_a_member_given_a_partition_with_nothing_new_reports_no_lag(
+        kafka_broker: KafkaBroker, tmp_path: Path) -> None:
+    """A member that takes over a partition whose messages are all landed and committed has no
+    consumed position there until a new message arrives. The lag gauge used to count from the
+    partition's first offset then: a restart with nothing new reported the whole topic as lag."""
+    from ingest.kafka.consumer import ConsumerConfig, ZoneConsumer
+    from ingest.zone.raw_zone import open_raw_zone
+
+    topics = fresh_topics(kafka_broker, "idle")
+    produce(kafka_broker, "idle", 600, topics)
+    zone = tmp_path / "zone"
+    first = ConsumerProcess(kafka_broker, zone, "idle-group", topics, tmp_path / "first.log")
+    wait_for(lambda: sum(landed_ids(zone, topics).values()) == 600, what="every event")
+    first.stop()
+
+    member = ZoneConsumer(ConsumerConfig(bootstrap=kafka_broker.bootstrap, topics=list(topics), group="idle-group"),
+                          open_raw_zone(str(zone)))
+    member.start()
+    try:
+        wait_for(lambda: member.poll_for(0.5) >= 0 and len(member.consumer.assignment()) == 9,
+                 what="the member to own every partition")
+        lag = member.refresh_lag()
+    finally:
+        member.close()
+    assert lag == 0, member.lag_metrics_text
