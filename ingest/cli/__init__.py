@@ -13,7 +13,7 @@ import sys
 from ingest import __version__
 from ingest.cli import access, api, geoip, kafka, load, roster, run, sample, warehouse
 from ingest.errors import InputError, RawZoneError
-from ingest.settings import Settings
+from ingest.settings import DEFAULT_WAREHOUSE, Settings
 from ingest.warehouse.busy import busy_message, is_busy
 
 COMMAND_GROUPS = (sample, load, roster, run, warehouse, api, kafka, geoip, access)
@@ -37,8 +37,9 @@ class _PrintVersion(argparse.Action):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m ingest",
-        description="Generate sample LMS events and land raw event files in the warehouse "
-                    "(DuckDB at $WAREHOUSE_PATH, default warehouse/student_behavior.duckdb).",
+        description="Generate sample LMS events and land raw event files in the warehouse: a DuckLake "
+                    f"whose catalog is $WAREHOUSE_PATH (default {DEFAULT_WAREHOUSE}), its data files "
+                    "beside it in <WAREHOUSE_PATH>.files/.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     parser.add_argument("--version", action=_PrintVersion, nargs=0, help="print the version and exit")

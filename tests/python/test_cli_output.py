@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from ingest.cli import build_parser
+from ingest.settings import DEFAULT_WAREHOUSE
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 EVENT = '{"event_id":"e-%d","student_id":"s-1001","event_type":"login","timestamp":"2025-11-15T08:00:00Z"}'
@@ -41,6 +42,14 @@ def test_every_command_has_a_description_and_clean_help(path: str, parser: argpa
     assert parser.description, f"`{path} --help` has no description"
     text = parser.format_help()
     assert "%%" not in text
+
+
+def test_the_help_names_the_warehouse_the_settings_default_to() -> None:
+    """The top-level help said `warehouse/student_behavior.duckdb` long after the default became a
+    DuckLake whose catalog is a SQLite file."""
+    text = " ".join(build_parser().format_help().split())
+    assert DEFAULT_WAREHOUSE in text
+    assert ".duckdb" not in text
 
 
 def test_version() -> None:
