@@ -6,14 +6,10 @@ its temporary table: it reads the new rows twice, the second time after its dele
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from small_dbt_runs import dbt_build, loaded_warehouse, output
-
-from ingest.load.loader import load_files
-from ingest.sample.generate import GenerateConfig, generate
-from ingest.settings import Settings
+from warehouses import copy_with_a_new_load
 
 MODELS = ("--select", "+events_cleaned", "--exclude", "resource_type:test")
 
@@ -24,17 +20,16 @@ def temporary_relations(log: str, kind: str) -> set[str]:
 
 
 def test_appends_insert_from_a_view_and_delete_inserts_keep_a_table(tmp_path: Path) -> None:
-    warehouse = loaded_warehouse(tmp_path)
-    first = dbt_build(tmp_path, warehouse, *MODELS)
+    built = tmp_path / "built"
+    warehouse = loaded_warehouse(built)
+    first = dbt_build(built, warehouse, *MODELS)
     assert first.returncode == 0, output(first)[-3000:]
 
-    later_day = datetime.now(UTC).date() - timedelta(days=1)
-    generate(GenerateConfig(students=20, days=1, start=later_day, seed=8, out=tmp_path / "later"), progress=False)
-    load_files([str(tmp_path / "later")], Settings(warehouse_path=warehouse), show_progress=False)
-    (tmp_path / "logs" / "dbt.log").unlink()
-    incremental = dbt_build(tmp_path, warehouse, *MODELS)
+    hour = tmp_path / "hour"
+    settings = copy_with_a_new_load(warehouse, hour, seed=8)
+    incremental = dbt_build(hour, settings.warehouse_path, *MODELS)
     assert incremental.returncode == 0, output(incremental)[-3000:]
 
-    log = (tmp_path / "logs" / "dbt.log").read_text()
+    log = (hour / "logs" / "dbt.log").read_text()
     assert temporary_relations(log, "view") == {"stg_raw__events", "int_events__validated"}
     assert "events_cleaned" in temporary_relations(log, "table")
