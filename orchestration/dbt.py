@@ -12,6 +12,7 @@ writer lock: the child is marked as the holder's, so it does not wait for its pa
 
 import json
 import os
+import shutil
 import subprocess
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ from typing import Any
 from dagster import AssetExecutionContext, Config, Failure
 from dagster_dbt import DbtCliResource, dbt_assets
 
+from ingest.locks import exclusive
 from ingest.settings import PROJECT_DIR, Settings
 from ingest.warehouse.dbt_runner import dbt_environment, dbt_executable
 from ingest.warehouse.lake import connect
@@ -39,16 +41,29 @@ RAW_ROWS_OF_DAYS = ("select count(*) from raw.events where "
 
 
 def manifest_path(target_dir: Path = MANIFEST_DIR, refresh: bool = False) -> Path:
-    """dbt's manifest.json for the definitions, parsed into target_dir when missing (or when asked)."""
+    """dbt's manifest.json for the definitions, parsed into target_dir when missing (or when asked).
+
+    Processes that import the definitions at once (pytest's workers, a webserver and its
+    daemon) take turns under a lock, and the manifest appears whole: dbt parses into a
+    folder of its own (keeping its partial parse) and the result is renamed into place."""
     manifest = target_dir / "manifest.json"
-    if refresh or not manifest.exists():
-        environment = {**os.environ, "DBT_PROFILES_DIR": str(PROJECT_DIR / "profiles")}
-        done = subprocess.run([dbt_executable(), "--no-use-colors", "parse", "--target-path", str(target_dir),
-                               "--log-path", str(target_dir / "logs")],
-                              cwd=PROJECT_DIR, env=environment, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise RuntimeError(f"dbt parse failed:\n{done.stdout[-3000:]}{done.stderr[-2000:]}")
+    with exclusive(target_dir / "parse.lock", "dbt parse"):
+        if refresh or not manifest.exists():
+            parsed = _parse(target_dir / "parse")
+            unfinished = target_dir / "manifest.json.partial"
+            shutil.copyfile(parsed, unfinished)
+            os.replace(unfinished, manifest)
     return manifest
+
+
+def _parse(target_dir: Path) -> Path:
+    environment = {**os.environ, "DBT_PROFILES_DIR": str(PROJECT_DIR / "profiles")}
+    done = subprocess.run([dbt_executable(), "--no-use-colors", "parse", "--target-path", str(target_dir),
+                           "--log-path", str(target_dir / "logs")],
+                          cwd=PROJECT_DIR, env=environment, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"dbt parse failed:\n{done.stdout[-3000:]}{done.stderr[-2000:]}")
+    return target_dir / "manifest.json"
 
 
 def dbt_resource() -> DbtCliResource:
