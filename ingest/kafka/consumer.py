@@ -91,9 +91,11 @@ class ZoneConsumer:
             "session.timeout.ms": 10_000,
             "heartbeat.interval.ms": 1_000,
             "max.poll.interval.ms": 300_000,
+            "on_commit": self._on_commit,
         })
         self._batches: dict[tuple[str, int], _Batch] = {}
         self._resume_offsets: dict[tuple[str, int], int] = {}  # where each assigned partition resumes
+        self._landed_up_to: dict[tuple[str, int], int] = {}  # the offset after each partition's last landed batch
         self.stop_requested = threading.Event()  # set it (signals.stop_on_signals does) to stop polling
         self.messages_landed = 0
         self.files_written = 0
@@ -115,14 +117,19 @@ class ZoneConsumer:
             self._resume_offsets[(partition.topic, partition.partition)] = max(partition.offset, start)
         consumer.assign(partitions)
 
-    def _on_revoke(self, consumer: Any, partitions: list[Any]) -> None:
+    def _on_revoke(self, consumer: Any, partitions: list[Any], commit: bool = True) -> None:
         for partition in partitions:
-            self._flush((partition.topic, partition.partition))
+            self._flush((partition.topic, partition.partition), commit=commit)
         self._batches = {tp: b for tp, b in self._batches.items()
                          if tp not in {(p.topic, p.partition) for p in partitions}}
 
+    def _on_lost(self, consumer: Any, partitions: list[Any]) -> None:
+        """Partitions lost with the group (the session timed out): their batches are landed but
+        not committed, since the group no longer takes this member's commits for them."""
+        self._on_revoke(consumer, partitions, commit=False)
+
     # batches
-    def _flush(self, topic_partition: tuple[str, int]) -> None:
+    def _flush(self, topic_partition: tuple[str, int], commit: bool = True) -> None:
         from confluent_kafka import TopicPartition
 
         batch = self._batches.pop(topic_partition, None)
@@ -131,31 +138,44 @@ class ZoneConsumer:
         topic, partition = topic_partition
         key = batch_key(topic, partition, batch.first_offset, batch.last_offset, batch.first_timestamp_ms)
         self.zone.write_object(key, b"\n".join(batch.lines) + b"\n")
-        self._commit(TopicPartition(topic, partition, batch.last_offset + 1))
+        self._landed_up_to[topic_partition] = batch.last_offset + 1
+        if commit:
+            self._commit(TopicPartition(topic, partition, batch.last_offset + 1))
         self.messages_landed += len(batch.lines)
         self.files_written += 1
         self._written_keys.append(key)
 
-    def _commit(self, offset: Any, attempts: int = 60) -> None:
-        """Commit, riding out a broker restart. If it never succeeds the batch is still safe:
-        it is in the zone, and the next assignment starts after it."""
-        from confluent_kafka import KafkaError, KafkaException
+    def _commit(self, offset: Any) -> None:
+        """Commit without waiting: a commit only saves the next owner of the partition a look
+        at the zone. While the broker is away a waiting commit blocked the poll loop, so the
+        member lost its partitions and, committing in that revoke, never rejoined. A commit
+        that fails is logged by `_on_commit`; the next one, or the next assignment, starts
+        after the landed batch."""
+        from confluent_kafka import KafkaException
 
-        no_longer_ours = (KafkaError.UNKNOWN_MEMBER_ID, KafkaError.ILLEGAL_GENERATION, KafkaError.REBALANCE_IN_PROGRESS)
-        for attempt in range(attempts):
-            try:
-                self.consumer.commit(offsets=[offset], asynchronous=False)
-                return
-            except KafkaException as exception:
-                error = exception.args[0]
-                if error.code() in no_longer_ours:
-                    say("consume", f"{offset.topic}[{offset.partition}] moved to another member before its commit; "
-                                   "it resumes after the landed batch")
-                    return
-                if error.fatal() or attempt == attempts - 1:
-                    raise
-                say("consume", f"commit of {offset.topic}[{offset.partition}] failed ({error.str()}), retrying")
-                time.sleep(1)
+        try:
+            self.consumer.commit(offsets=[offset], asynchronous=True)
+        except KafkaException as exception:
+            self._commit_failed(exception.args[0], [offset])
+
+    def _on_commit(self, error: Any, offsets: list[Any]) -> None:
+        if error is not None:
+            self._commit_failed(error, offsets)
+
+    def _commit_failed(self, error: Any, offsets: list[Any]) -> None:
+        from confluent_kafka import KafkaError
+
+        if error.fatal():
+            from confluent_kafka import KafkaException
+
+            raise KafkaException(error)
+        partitions = ", ".join(f"{offset.topic}[{offset.partition}]" for offset in offsets)
+        if error.code() in (KafkaError.UNKNOWN_MEMBER_ID, KafkaError.ILLEGAL_GENERATION,
+                            KafkaError.REBALANCE_IN_PROGRESS):
+            say("consume", f"{partitions} moved to another member before its commit; it resumes after the landed batch")
+        else:
+            say("consume", f"commit of {partitions} failed ({error.str()}); the batch is landed, and the next "
+                           "commit or assignment starts after it")
 
     def take_written_keys(self) -> list[str]:
         """Keys landed since the last call, for loading just those."""
@@ -190,7 +210,7 @@ class ZoneConsumer:
     # running
     def start(self) -> None:
         self.consumer.subscribe(self.config.topics, on_assign=self._on_assign, on_revoke=self._on_revoke,
-                                on_lost=self._on_revoke)
+                                on_lost=self._on_lost)
 
     def poll_for(self, seconds: float) -> int:
         """Consume for up to `seconds`, landing due batches; the number of messages taken."""
@@ -242,8 +262,18 @@ class ZoneConsumer:
         return self.stop_requested.is_set()
 
     def close(self) -> None:
-        """Land what is batched, commit it, leave the group."""
+        """Land what is batched, commit it (waiting, once), leave the group."""
+        from confluent_kafka import KafkaException, TopicPartition
+
         self.flush_all()
+        owned = {(partition.topic, partition.partition) for partition in self.consumer.assignment()}
+        offsets = [TopicPartition(topic, partition, offset)
+                   for (topic, partition), offset in self._landed_up_to.items() if (topic, partition) in owned]
+        if offsets:
+            try:
+                self.consumer.commit(offsets=offsets, asynchronous=False)
+            except KafkaException as exception:
+                self._commit_failed(exception.args[0], offsets)
         self.consumer.close()
 
 

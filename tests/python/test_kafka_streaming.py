@@ -75,10 +75,10 @@ READY_LINE = "Ctrl-C or SIGTERM lands the open batches and stops"
 
 class ConsumerProcess:
     def __init__(self, broker: KafkaBroker, zone: Path, group: str, topics: tuple[str, ...], log: Path,
-                 batch_messages: int = 300, metrics_port: int | None = None) -> None:
+                 batch_messages: int = 300, metrics_port: int | None = None, batch_seconds: float = 1) -> None:
         args = [sys.executable, "-m", "ingest", "consume", "--bootstrap", broker.bootstrap, "--topics", ",".join(topics),
                 "--group", group, "--raw-zone", str(zone), "--batch-messages", str(batch_messages),
-                "--batch-seconds", "1", "-q"]
+                "--batch-seconds", str(batch_seconds), "-q"]
         if metrics_port:
             args += ["--metrics-port", str(metrics_port)]
         self.log = log
@@ -238,3 +238,38 @@ def test_a_member_given_a_partition_with_nothing_new_reports_no_lag(
     finally:
         member.close()
     assert lag == 0, member.lag_metrics_text
+
+
+def test_a_consumer_stops_when_asked_while_the_broker_is_away(kafka_broker: KafkaBroker, tmp_path: Path) -> None:
+    """A batch landed while the broker is away cannot be committed. The consumer retried that
+    commit for up to an hour instead of polling, also for partitions it had lost with its
+    session: a CI run's consumer landed nothing for 20 minutes after a slow broker restart,
+    and SIGTERM could not stop it. The batch here is landed while the broker is down, longer
+    than the 10 s session; the consumer must still stop at once, and a new one, after the
+    broker returns, land the rest without doubling anything."""
+    topics = fresh_topics(kafka_broker, "away")
+    ids = produce(kafka_broker, "away-a", 600, topics)
+    zone = tmp_path / "zone"
+    first = ConsumerProcess(kafka_broker, zone, "away-group", topics, tmp_path / "first.log",
+                            batch_messages=100_000, batch_seconds=20)
+    try:
+        wait_for(lambda: READY_LINE in first.log.read_text(errors="replace"), what="the consumer to start")
+        time.sleep(5)  # the messages are fetched and batched, to be landed in 20 s
+        kafka_broker.stop()
+        wait_for(lambda: len(landed_ids(zone, topics)) == len(ids), timeout=60,
+                 what="the batches landed as the session is lost")
+        first.stop()
+    finally:
+        if first.process.poll() is None:
+            first.kill()
+        if not kafka_broker.is_running():
+            kafka_broker.start()
+    ids += produce(kafka_broker, "away-b", 600, topics)
+    second = ConsumerProcess(kafka_broker, zone, "away-group", topics, tmp_path / "second.log")
+    try:
+        wait_for(lambda: len(landed_ids(zone, topics)) == len(ids), timeout=120, what="every event")
+    finally:
+        second.stop()
+    landed = landed_ids(zone, topics)
+    assert set(landed) == set(ids)
+    assert [event_id for event_id, copies in landed.items() if copies > 1] == []
