@@ -101,6 +101,7 @@ class ZoneConsumer:
         self.files_written = 0
         self._written_keys: list[str] = []
         self.lag_metrics_text = ""  # what serve_lag_metrics answers; refreshed by refresh_lag()
+        self._lag_total = 0
 
     # partition ownership
     def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
@@ -117,16 +118,27 @@ class ZoneConsumer:
             self._resume_offsets[(partition.topic, partition.partition)] = max(partition.offset, start)
         consumer.assign(partitions)
 
-    def _on_revoke(self, consumer: Any, partitions: list[Any], commit: bool = True) -> None:
+    def _on_revoke(self, consumer: Any, partitions: list[Any]) -> None:
         for partition in partitions:
-            self._flush((partition.topic, partition.partition), commit=commit)
-        self._batches = {tp: b for tp, b in self._batches.items()
-                         if tp not in {(p.topic, p.partition) for p in partitions}}
+            self._flush((partition.topic, partition.partition))
+        self._forget(partitions)
 
     def _on_lost(self, consumer: Any, partitions: list[Any]) -> None:
-        """Partitions lost with the group (the session timed out): their batches are landed but
-        not committed, since the group no longer takes this member's commits for them."""
-        self._on_revoke(consumer, partitions, commit=False)
+        """Partitions lost with the session (the broker away longer than it): the group may
+        have given them to another member already, which reads the zone when it takes them,
+        so a batch landed now could overlap its own. Their open batches are dropped instead:
+        neither landed nor committed, they are read again by the partition's next owner."""
+        dropped = sum(len(batch.lines) for tp, batch in self._batches.items()
+                      if tp in {(p.topic, p.partition) for p in partitions})
+        if dropped:
+            say("consume", f"{len(partitions)} partitions lost with the session; {dropped:,} messages not yet "
+                           "landed are read again by their next owner")
+        self._forget(partitions)
+
+    def _forget(self, partitions: list[Any]) -> None:
+        gone = {(partition.topic, partition.partition) for partition in partitions}
+        self._batches = {tp: batch for tp, batch in self._batches.items() if tp not in gone}
+        self._landed_up_to = {tp: offset for tp, offset in self._landed_up_to.items() if tp not in gone}
 
     # batches
     def _flush(self, topic_partition: tuple[str, int], commit: bool = True) -> None:
@@ -165,7 +177,8 @@ class ZoneConsumer:
     def _commit_failed(self, error: Any, offsets: list[Any]) -> None:
         from confluent_kafka import KafkaError
 
-        if error.fatal():
+        if error.fatal() or error.code() in (KafkaError.GROUP_AUTHORIZATION_FAILED,
+                                             KafkaError.TOPIC_AUTHORIZATION_FAILED):
             from confluent_kafka import KafkaException
 
             raise KafkaException(error)
@@ -231,8 +244,9 @@ class ZoneConsumer:
             self._flush_due()
         return taken
 
-    def lag(self) -> dict[tuple[str, int], int]:
-        """Messages in the broker not yet landed, per partition this member owns."""
+    def lag(self) -> dict[tuple[str, int], int] | None:
+        """Messages in the broker not yet landed, per partition this member owns; None while
+        the broker does not answer (asking each partition in turn would hold up polling)."""
         from confluent_kafka import KafkaException
 
         lags = {}
@@ -241,7 +255,7 @@ class ZoneConsumer:
                 low, high = self.consumer.get_watermark_offsets(partition, timeout=5, cached=False)
                 position = self.consumer.position([partition])[0].offset
             except KafkaException:
-                continue  # the broker is away (a restart); the next reading will have it
+                return None
             key = (partition.topic, partition.partition)
             # A partition taken over with nothing new has no position until its next message;
             # until then the group has landed up to where this member resumes it.
@@ -252,10 +266,13 @@ class ZoneConsumer:
         return lags
 
     def refresh_lag(self) -> int:
-        """Measure the lag, keep it as Prometheus text for /metrics, return its total."""
+        """Measure the lag, keep it as Prometheus text for /metrics, return its total; while the
+        broker is away, the last reading stays."""
         lags = self.lag()
-        self.lag_metrics_text = render_lag_metrics(self, lags)
-        return sum(lags.values())
+        if lags is not None:
+            self.lag_metrics_text = render_lag_metrics(self, lags)
+            self._lag_total = sum(lags.values())
+        return self._lag_total
 
     @property
     def stopping(self) -> bool:
@@ -265,16 +282,19 @@ class ZoneConsumer:
         """Land what is batched, commit it (waiting, once), leave the group."""
         from confluent_kafka import KafkaException, TopicPartition
 
-        self.flush_all()
-        owned = {(partition.topic, partition.partition) for partition in self.consumer.assignment()}
-        offsets = [TopicPartition(topic, partition, offset)
-                   for (topic, partition), offset in self._landed_up_to.items() if (topic, partition) in owned]
-        if offsets:
-            try:
-                self.consumer.commit(offsets=offsets, asynchronous=False)
-            except KafkaException as exception:
-                self._commit_failed(exception.args[0], offsets)
-        self.consumer.close()
+        try:
+            for topic_partition in list(self._batches):
+                self._flush(topic_partition, commit=False)
+            owned = {(partition.topic, partition.partition) for partition in self.consumer.assignment()}
+            offsets = [TopicPartition(topic, partition, offset)
+                       for (topic, partition), offset in self._landed_up_to.items() if (topic, partition) in owned]
+            if offsets:
+                try:
+                    self.consumer.commit(offsets=offsets, asynchronous=False)
+                except KafkaException as exception:
+                    self._commit_failed(exception.args[0], offsets)
+        finally:
+            self.consumer.close()
 
 
 def serve_lag_metrics(consumer: ZoneConsumer, port: int) -> ThreadingHTTPServer:

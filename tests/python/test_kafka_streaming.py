@@ -244,9 +244,9 @@ def test_a_consumer_stops_when_asked_while_the_broker_is_away(kafka_broker: Kafk
     """A batch landed while the broker is away cannot be committed. The consumer retried that
     commit for up to an hour instead of polling, also for partitions it had lost with its
     session: a CI run's consumer landed nothing for 20 minutes after a slow broker restart,
-    and SIGTERM could not stop it. The batch here is landed while the broker is down, longer
+    and SIGTERM could not stop it. Here the broker goes away with a batch open, for longer
     than the 10 s session; the consumer must still stop at once, and a new one, after the
-    broker returns, land the rest without doubling anything."""
+    broker returns, land every event without doubling any."""
     topics = fresh_topics(kafka_broker, "away")
     ids = produce(kafka_broker, "away-a", 600, topics)
     zone = tmp_path / "zone"
@@ -256,9 +256,8 @@ def test_a_consumer_stops_when_asked_while_the_broker_is_away(kafka_broker: Kafk
         wait_for(lambda: READY_LINE in first.log.read_text(errors="replace"), what="the consumer to start")
         time.sleep(5)  # the messages are fetched and batched, to be landed in 20 s
         kafka_broker.stop()
-        wait_for(lambda: len(landed_ids(zone, topics)) == len(ids), timeout=60,
-                 what="the batches landed as the session is lost")
-        first.stop()
+        time.sleep(15)  # the session times out
+        first.stop()  # SIGTERM; it must exit 0 within 60 s
     finally:
         if first.process.poll() is None:
             first.kill()
