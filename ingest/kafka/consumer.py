@@ -121,22 +121,21 @@ class ZoneConsumer:
     def _on_revoke(self, consumer: Any, partitions: list[Any]) -> None:
         for partition in partitions:
             self._flush((partition.topic, partition.partition))
-        self._forget(partitions)
+        self._forget({(partition.topic, partition.partition) for partition in partitions})
 
     def _on_lost(self, consumer: Any, partitions: list[Any]) -> None:
         """Partitions lost with the session (the broker away longer than it): the group may
         have given them to another member already, which reads the zone when it takes them,
         so a batch landed now could overlap its own. Their open batches are dropped instead:
         neither landed nor committed, they are read again by the partition's next owner."""
-        dropped = sum(len(batch.lines) for tp, batch in self._batches.items()
-                      if tp in {(p.topic, p.partition) for p in partitions})
+        gone = {(partition.topic, partition.partition) for partition in partitions}
+        dropped = sum(len(batch.lines) for tp, batch in self._batches.items() if tp in gone)
         if dropped:
             say("consume", f"{len(partitions)} partitions lost with the session; {dropped:,} messages not yet "
                            "landed are read again by their next owner")
-        self._forget(partitions)
+        self._forget(gone)
 
-    def _forget(self, partitions: list[Any]) -> None:
-        gone = {(partition.topic, partition.partition) for partition in partitions}
+    def _forget(self, gone: set[tuple[str, int]]) -> None:
         self._batches = {tp: batch for tp, batch in self._batches.items() if tp not in gone}
         self._landed_up_to = {tp: offset for tp, offset in self._landed_up_to.items() if tp not in gone}
 
@@ -175,12 +174,10 @@ class ZoneConsumer:
             self._commit_failed(error, offsets)
 
     def _commit_failed(self, error: Any, offsets: list[Any]) -> None:
-        from confluent_kafka import KafkaError
+        from confluent_kafka import KafkaError, KafkaException
 
         if error.fatal() or error.code() in (KafkaError.GROUP_AUTHORIZATION_FAILED,
                                              KafkaError.TOPIC_AUTHORIZATION_FAILED):
-            from confluent_kafka import KafkaException
-
             raise KafkaException(error)
         partitions = ", ".join(f"{offset.topic}[{offset.partition}]" for offset in offsets)
         if error.code() in (KafkaError.UNKNOWN_MEMBER_ID, KafkaError.ILLEGAL_GENERATION,
@@ -195,9 +192,9 @@ class ZoneConsumer:
         keys, self._written_keys = self._written_keys, []
         return keys
 
-    def flush_all(self) -> None:
+    def flush_all(self, commit: bool = True) -> None:
         for topic_partition in list(self._batches):
-            self._flush(topic_partition)
+            self._flush(topic_partition, commit=commit)
 
     def _flush_due(self) -> None:
         now = time.monotonic()
@@ -283,8 +280,7 @@ class ZoneConsumer:
         from confluent_kafka import KafkaException, TopicPartition
 
         try:
-            for topic_partition in list(self._batches):
-                self._flush(topic_partition, commit=False)
+            self.flush_all(commit=False)
             owned = {(partition.topic, partition.partition) for partition in self.consumer.assignment()}
             offsets = [TopicPartition(topic, partition, offset)
                        for (topic, partition), offset in self._landed_up_to.items() if (topic, partition) in owned]

@@ -15,8 +15,9 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable
 from pathlib import Path
+
+from waiting import wait_for
 
 SLOW_DBT = textwrap.dedent("""\
     import os, sys, time
@@ -56,15 +57,10 @@ def test_a_process_never_reads_a_manifest_another_is_still_writing(tmp_path: Pat
                                 env={**os.environ, "RELEASE_THE_MANIFEST": str(tmp_path / "release")},
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
-    def wait_for(condition: Callable[[], bool]) -> None:
-        deadline = time.monotonic() + 60
-        while not condition() and time.monotonic() < deadline:
-            time.sleep(0.05)
-
     first = reader("first")
-    wait_for(lambda: bool(list(target.rglob("manifest.json"))))
+    wait_for(lambda: bool(list(target.rglob("manifest.json"))), timeout=60, what="the first manifest", interval=0.05)
     second = reader("second")
-    wait_for(lambda: (tmp_path / "second-imported").exists())
+    wait_for(lambda: (tmp_path / "second-imported").exists(), timeout=60, what="the second import", interval=0.05)
     time.sleep(1)  # the second asks for the manifest while the first one's is half-written
     (tmp_path / "release").touch()
 

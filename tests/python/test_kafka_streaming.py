@@ -12,7 +12,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import pytest
 from api_events import valid_event
 from confluent_kafka import Producer
 from kafka_broker import KafkaBroker, broker_fixture
+from waiting import wait_for
 
 from ingest.api.process import free_port
 from ingest.load.loader import load_files
@@ -95,13 +95,6 @@ class ConsumerProcess:
     def kill(self) -> None:
         self.process.kill()
         self.process.wait()
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 90.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.5)
 
 
 @pytest.fixture(scope="module")
