@@ -6,8 +6,9 @@ busy school hours, ~1% dirty lines) and `even` (bench/even_day.py, written indep
 ones). For each shape it measures, each step as its own process: the floor (DuckDB reading the same
 files once and writing Parquet, nothing else), the load, the full `dbt build` (with
 tests), and an extra hour of events loaded and built incrementally on top. Reports wall
-seconds, events per second, peak memory and the ratio to the floor; prints a table and
-writes bench/results.json.
+seconds, events per second, peak memory and the ratio to the floor, and where each dbt
+build's time went (seconds per kind of node, the slowest nodes); prints them and writes
+bench/results.json.
 
     .venv/bin/python bench/run.py --events 10000000 [--shape school|even|all]
 """
@@ -42,6 +43,7 @@ class Step:
     events: int
     peak_memory_mb: float
     ratio_to_floor: float | None = None
+    dbt_profile: dict[str, Any] | None = None
 
     @property
     def events_per_second(self) -> float:
@@ -58,6 +60,31 @@ def run_step(name: str, command: list[str], env: dict[str, str], events: int) ->
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"bench step '{name}' failed with exit code {os.waitstatus_to_exitcode(status)}")
     return Step(name=name, seconds=round(seconds, 2), events=events, peak_memory_mb=round(usage.ru_maxrss / 1024, 1))
+
+
+def read_dbt_profile(run_results: Path = PROJECT_DIR / "target" / "run_results.json",
+                     slowest: int = 10) -> dict[str, Any]:
+    """Where a dbt build's time went, from its run_results.json: seconds per kind of node and the slowest nodes."""
+    results = json.loads(run_results.read_text())["results"]
+    per_kind: dict[str, dict[str, float]] = {}
+    for result in results:
+        kind = result["unique_id"].split(".")[0]
+        totals = per_kind.setdefault(kind, {"nodes": 0, "seconds": 0.0})
+        totals["nodes"] += 1
+        totals["seconds"] = round(totals["seconds"] + result["execution_time"], 2)
+    ranked = sorted(results, key=lambda result: result["execution_time"], reverse=True)[:slowest]
+    return {"per_kind": per_kind,
+            "slowest": [{"node": result["unique_id"].split(".", 2)[-1],
+                         "seconds": round(result["execution_time"], 2)} for result in ranked]}
+
+
+def print_profile(step: Step) -> None:
+    if not step.dbt_profile:
+        return
+    kinds = ", ".join(f"{kind} {totals['nodes']:.0f} nodes {totals['seconds']:.1f}s"
+                      for kind, totals in step.dbt_profile["per_kind"].items())
+    print(f"  {step.name}: {kinds}; slowest: " + ", ".join(
+        f"{node['node']} {node['seconds']:.1f}s" for node in step.dbt_profile["slowest"]))
 
 
 def count_lines(folder: Path) -> int:
@@ -162,9 +189,11 @@ def run_shape(shape: str, args: argparse.Namespace) -> dict[str, Any]:
     # (`make test`), as dbt recommends, so production-style builds exclude them.
     production_build = [DBT, "build", "--quiet", "--exclude", "test_type:unit"]
     build = run_step("dbt build day (with data tests)", production_build, env, day_events)
+    build.dbt_profile = read_dbt_profile()
     load_hour = run_step("load hour", [PYTHON, "-m", "ingest", "files", "-q", str(args.workdir / "hour")], env,
                          hour_lines)
     build_hour = run_step("dbt build hour (incremental, with data tests)", production_build, env, hour_lines)
+    build_hour.dbt_profile = read_dbt_profile()
     steps += [load, build, load_hour, build_hour]
     for step in steps:
         step.ratio_to_floor = round(step.seconds / floor.seconds, 2) if floor.seconds else None
@@ -182,6 +211,9 @@ def run_shape(shape: str, args: argparse.Namespace) -> dict[str, Any]:
     for step in steps:
         print(f"{step.name:<42} {step.seconds:>9.1f} {step.events:>12,} {step.events_per_second:>11,.0f} "
               f"{step.peak_memory_mb:>9,.0f} {step.ratio_to_floor or 0:>8.2f}")
+    print("\nwhere the dbt time went (execution seconds per node, from target/run_results.json):")
+    for step in (build, build_hour):
+        print_profile(step)
     print(f"\n[{shape}] day (load + build + tests): {day_total:.1f}s = "
           f"{day_total / floor.seconds:.2f}x floor (target <= 8x)")
     print(f"[{shape}] extra hour (load + build + tests): {hour_total:.1f}s = "
