@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def valid_event(event_id: str, student: str = "s-1") -> dict[str, object]:
     return {
         "event_id": event_id, "student_id": student, "event_type": "page_view",
-        "timestamp": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "page_url": "https://lms.example.org/courses/alg1/ch3", "course_id": "alg1", "chapter_id": "ch3",
         "metadata": {"scroll_depth": 0.5, "duration_seconds": 12},
         "context": {"user_agent": "Mozilla/5.0", "ip": "203.0.113.7", "platform": "web"},

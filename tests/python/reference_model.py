@@ -19,7 +19,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Final
 
@@ -28,7 +28,7 @@ import orjson
 DEMO_SALT: Final = "student-behavior-demo-salt"
 SESSION_INACTIVITY: Final = timedelta(minutes=30)
 MAX_FUTURE: Final = timedelta(hours=24)
-MIN_TS: Final = datetime(2000, 1, 1, tzinfo=timezone.utc)
+MIN_TS: Final = datetime(2000, 1, 1, tzinfo=UTC)
 ALIASES_CSV: Final = Path(__file__).resolve().parents[2] / "seeds" / "event_type_aliases.csv"
 
 REDACTED: Final = "<redacted>"
@@ -176,7 +176,7 @@ def silver_key(key: str, targets: Sequence[str], salt: str = DEMO_SALT) -> str:
 
 
 def format_session_start(start: datetime) -> str:
-    return start.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    return start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
 def session_id(student_hash_: str, start: datetime) -> str:
@@ -198,7 +198,7 @@ def parse_timestamp(text: str) -> datetime | None:
         local = datetime(int(match["y"]), int(match["mo"]), int(match["d"]), int(match["h"]),
                          int(match["mi"]), int(match["s"] or 0), int(fraction),
                          tzinfo=timezone(offset))
-        return local.astimezone(timezone.utc)
+        return local.astimezone(UTC)
     except (ValueError, OverflowError):
         return None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ingest.load.loader import load_files
@@ -20,7 +20,7 @@ CLEARED_ENVIRONMENT = ("STUDENT_HASH_SALT", "DBT_PRODUCTION", "DBT_TARGET", "WAR
 
 def loaded_warehouse(folder: Path) -> Path:
     """20 students over 2 days in raw.events of folder/warehouse.sqlite; nothing built yet."""
-    start = datetime.now(timezone.utc).date() - timedelta(days=3)
+    start = datetime.now(UTC).date() - timedelta(days=3)
     generate(GenerateConfig(students=20, days=2, start=start, seed=7, out=folder / "raw"), progress=False)
     settings = Settings(warehouse_path=folder / "warehouse.sqlite")
     load_files([str(folder / "raw")], settings, show_progress=False)

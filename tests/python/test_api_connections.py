@@ -108,7 +108,8 @@ def trickle_until_closed(sockets: list[socket.socket], payload: bytes, between: 
     raise AssertionError("a slow client sent its whole request without being cut off")
 
 
-def test_slow_header_senders_are_cut_off_while_others_are_served(running: Callable[..., tuple[ApiProcess, str]]) -> None:
+def test_slow_header_senders_are_cut_off_while_others_are_served(
+        running: Callable[..., tuple[ApiProcess, str]]) -> None:
     server, key = running("--header-timeout", "1")
     # Headers that would take minutes at one byte per round, and need no key to hold a connection.
     request = b"GET /healthz HTTP/1.1\r\nHost: api\r\nX-Padding: " + b"a" * 5000 + b"\r\n\r\n"

@@ -55,7 +55,8 @@ def test_a_writer_outside_the_project_holding_the_catalog_is_a_clear_error(tmp_p
     client holding a write transaction) makes a load wait for the catalog's busy timeout,
     then fail with a message saying what is going on; readers still read."""
     warehouse = tmp_path / "wh" / "busy.sqlite"
-    assert ingest("files", str(events_file(tmp_path / "in" / "a.jsonl", 0, 3)), "-q", warehouse=warehouse).returncode == 0
+    first_file = events_file(tmp_path / "in" / "a.jsonl", 0, 3)
+    assert ingest("files", str(first_file), "-q", warehouse=warehouse).returncode == 0
     holder = subprocess.Popen(
         [sys.executable, "-c", f"import sqlite3, time; c = sqlite3.connect({str(warehouse)!r}, isolation_level=None); "
                                "c.execute('begin exclusive'); print('ok', flush=True); time.sleep(120)"],

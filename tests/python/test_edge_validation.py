@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -18,7 +18,7 @@ from ingest.contract.edge_validation import ISO_TIMESTAMP, Rejection, validate_e
 from ingest.contract.schemas import REASON_KEYWORD, REJECTION_REASONS, SCHEMA_DIR
 from ingest.contract.schemas.build import EXTRA_UPPERCASE, TRIMMED_CLASS, build_files
 
-RECEIVED_AT = datetime(2025, 11, 15, 12, 0, tzinfo=timezone.utc)
+RECEIVED_AT = datetime(2025, 11, 15, 12, 0, tzinfo=UTC)
 ASSERTION_KEYWORDS = {"type", "pattern", "not", "minimum", "maximum", "exclusiveMinimum", "maxLength", "required"}
 PERSONAL = "s-secret-student-4711"
 
@@ -103,7 +103,8 @@ def test_the_alias_classes_hold_every_character_duckdb_lowers_or_trims() -> None
             "union all select * from range(57344, 1114112)) t(cp) "
             "where regexp_full_match(lower(chr(cp::int)), '[a-z]')").fetchall())
         trimmed = {char for (char,) in connection.execute(
-            "select chr(cp::int) from (select * from range(1, 55296) union all select * from range(57344, 1114112)) t(cp) "
+            "select chr(cp::int) "
+            "from (select * from range(1, 55296) union all select * from range(57344, 1114112)) t(cp) "
             "where trim(chr(cp::int) || 'a' || chr(cp::int)) = 'a'").fetchall()}
     assert lowered == EXTRA_UPPERCASE
     assert trimmed == {chr(cp) for cp in range(0x110000) if _in_class(chr(cp), TRIMMED_CLASS)}
@@ -116,7 +117,8 @@ def _in_class(char: str, character_class: str) -> bool:
 @pytest.mark.parametrize("text", [
     "2025-11-15T08:31", "2025-11-15t08:31:12z", "2025-11-15 08:31:12,5+02", "2025-11-15T08:31:12.123456789-0230",
     "2025-11-15T08:31:12.1234567890Z", "2025-11-15T08:31:12+2", "2025-11-15T08:31:12+02:0", "2025-11-15T08:31:12.Z",
-    "2025-11-15", "2025-11-15T08:31:12Z\n", " 2025-11-15T08:31Z", "\uff12025-11-15T08:31", "2025-11-15T08:31:12+02:00:00",
+    "2025-11-15", "2025-11-15T08:31:12Z\n", " 2025-11-15T08:31Z", "\uff12025-11-15T08:31",
+    "2025-11-15T08:31:12+02:00:00",
 ])
 def test_the_calendar_check_matches_the_same_texts_as_the_schema(text: str) -> None:
     """edge_validation's named groups accept exactly the texts of the schema's pattern."""

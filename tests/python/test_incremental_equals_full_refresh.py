@@ -7,17 +7,17 @@ from __future__ import annotations
 import gzip
 import json
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from warehouses import copy_warehouse
 
 from ingest.load.loader import load_files
 from ingest.sample.generate import GenerateConfig, generate
 from ingest.settings import Settings
 from ingest.warehouse.dbt_runner import run_dbt
 from ingest.warehouse.lake import connect
-from warehouses import copy_warehouse
 
 # Bookkeeping columns say when a row was written; everything else must be equal.
 BOOKKEEPING = ("updated_at", "processed_at")
@@ -42,7 +42,7 @@ def split_into_chunks(raw: Path, out: Path, seed: int) -> list[Path]:
     rng.shuffle(lines)
     cuts = sorted(rng.sample(range(1, len(lines)), CHUNKS - 1))
     chunks = []
-    for index, (start, end) in enumerate(zip([0, *cuts], [*cuts, len(lines)])):
+    for index, (start, end) in enumerate(zip([0, *cuts], [*cuts, len(lines)], strict=True)):
         path = out / f"chunk-{index}" / "events.jsonl"
         path.parent.mkdir(parents=True)
         path.write_bytes(b"\n".join(lines[start:end]) + b"\n")
@@ -62,7 +62,7 @@ def table_rows(warehouse: Path, table: str) -> list[tuple]:
 @pytest.fixture(scope="module")
 def warehouses(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Settings]:
     base = tmp_path_factory.mktemp("incremental")
-    start = datetime.now(timezone.utc).date() - timedelta(days=6)
+    start = datetime.now(UTC).date() - timedelta(days=6)
     generate(GenerateConfig(students=70, days=5, start=start, seed=11, out=base / "raw", dirty_rate=0.03,
                             duplicate_rate=0.03), progress=False)
     chunks = split_into_chunks(base / "raw", base / "chunks", seed=5)

@@ -76,14 +76,16 @@ READY_LINE = "Ctrl-C or SIGTERM lands the open batches and stops"
 class ConsumerProcess:
     def __init__(self, broker: KafkaBroker, zone: Path, group: str, topics: tuple[str, ...], log: Path,
                  batch_messages: int = 300, metrics_port: int | None = None, batch_seconds: float = 1) -> None:
-        args = [sys.executable, "-m", "ingest", "consume", "--bootstrap", broker.bootstrap, "--topics", ",".join(topics),
-                "--group", group, "--raw-zone", str(zone), "--batch-messages", str(batch_messages),
-                "--batch-seconds", str(batch_seconds), "-q"]
+        args = [sys.executable, "-m", "ingest", "consume", "--bootstrap", broker.bootstrap,
+                "--topics", ",".join(topics), "--group", group, "--raw-zone", str(zone),
+                "--batch-messages", str(batch_messages), "--batch-seconds", str(batch_seconds), "-q"]
         if metrics_port:
             args += ["--metrics-port", str(metrics_port)]
         self.log = log
-        self.process = subprocess.Popen(args, cwd=PROJECT_DIR, env=dict(os.environ),
-                                        stdout=open(log, "ab"), stderr=subprocess.STDOUT)
+        # The consumer keeps its own copy of the log's descriptor.
+        with open(log, "ab") as output:
+            self.process = subprocess.Popen(args, cwd=PROJECT_DIR, env=dict(os.environ),
+                                            stdout=output, stderr=subprocess.STDOUT)
 
     def stop(self) -> None:
         # A SIGTERM sent before the consumer handles it (still starting: under load, a consumer started

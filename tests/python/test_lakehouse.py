@@ -179,7 +179,8 @@ def test_readers_read_consistent_snapshots_while_a_full_build_and_stream_cycles_
 
 
 def table_rows(settings: Settings) -> dict[str, list[tuple[object, ...]]]:
-    tables = ("silver.events_cleaned", "silver.sessions", "gold.student_daily_activity", "feature_store.student_features")
+    tables = ("silver.events_cleaned", "silver.sessions", "gold.student_daily_activity",
+              "feature_store.student_features")
     with connect(settings, read_only=True) as connection:
         return {table: connection.execute(f"select * exclude (updated_at) from {table} order by all").fetchall()
                 for table in tables}

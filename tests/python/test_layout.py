@@ -137,7 +137,8 @@ ORCHESTRATION_DIR = PACKAGE_DIR.parent / "orchestration"
 def test_ingest_never_imports_the_orchestrator() -> None:
     """orchestration/ (Dagster) sits above ingest/: it calls the loader, dbt and the warehouse; ingest
     runs without Dagster installed or imported."""
-    upward = sorted(module for module, path in ((module_name(path, PACKAGE_DIR), path) for path in PACKAGE_DIR.rglob("*.py"))
+    modules = ((module_name(path, PACKAGE_DIR), path) for path in PACKAGE_DIR.rglob("*.py"))
+    upward = sorted(module for module, path in modules
                     if any(isinstance(node, ast.Import | ast.ImportFrom) and any(
                         name.split(".")[0] in {"orchestration", "dagster", "dagster_dbt", "dagster_dlt"}
                         for name in ([alias.name for alias in node.names] if isinstance(node, ast.Import)

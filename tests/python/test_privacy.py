@@ -7,7 +7,8 @@ upload folders; IPv4 and IPv6 addresses; a numeric student id) and a small gener
 are loaded and built (a full build, then one more load and an incremental build). Then every
 relation outside the `raw` schema, each column as text, and every file the pipeline wrote
 (the lake's data files outside raw, dbt's target/ and logs/, the loader's working folder) are
-searched for every student_id and ip that was loaded (ids of at least 4 characters). A hit names the relation or file, the column and the id.
+searched for every student_id and ip that was loaded (ids of at least 4 characters). A hit
+names the relation or file, the column and the id.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from corpus_files import write_lines  # noqa: E402
-from ingest.sample.generate import GenerateConfig, generate  # noqa: E402
+
 from ingest.load.loader import load_files  # noqa: E402
+from ingest.sample.generate import GenerateConfig, generate  # noqa: E402
 from ingest.settings import Settings  # noqa: E402
 from ingest.warehouse.lake import connect  # noqa: E402
 
@@ -193,7 +195,7 @@ def _loaded_ids(warehouse: Path) -> frozenset[str]:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     base = tmp_path_factory.mktemp("privacy")
-    day = datetime.now(timezone.utc).date() - timedelta(days=2)
+    day = datetime.now(UTC).date() - timedelta(days=2)
     first, second = base / "first", base / "second"
     generate(GenerateConfig(students=20, days=2, start=day - timedelta(days=1), seed=11, out=first / "sample"),
              progress=False)
@@ -266,7 +268,8 @@ def _file_leaks(built: Built) -> list[str]:
     # The lake's data files outside the raw schema, dbt's artifacts and logs, and the loader's
     # working folder (which keeps nothing once its load committed).
     lake = Path(f"{built.warehouse}.files")
-    folders = [lake, built.base / "target", built.base / "logs", built.warehouse.parent / f".dlt-{built.warehouse.stem}"]
+    loader_folder = built.warehouse.parent / f".dlt-{built.warehouse.stem}"
+    folders = [lake, built.base / "target", built.base / "logs", loader_folder]
     for folder in folders:
         assert folder.is_dir(), f"the pipeline wrote nothing to {folder}"
         for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_relative_to(lake / "raw")):

@@ -224,7 +224,8 @@ def test_the_zone_comes_from_raw_zone_url_or_defaults_to_data_raw_zone(
     assert isinstance(default, LocalRawZone) and default.local_path("") == Path("data/raw_zone").resolve()
 
     monkeypatch.setenv("RAW_ZONE_URL", f"file://{tmp_path}/zone")
-    assert open_raw_zone(Settings.from_env().raw_zone_url).local_path("api/x.jsonl") == tmp_path / "zone" / "api" / "x.jsonl"
+    zone = open_raw_zone(Settings.from_env().raw_zone_url)
+    assert zone.local_path("api/x.jsonl") == tmp_path / "zone" / "api" / "x.jsonl"
     assert open_raw_zone(str(tmp_path)).url == tmp_path.as_uri()  # a folder given as such (`--raw-zone`)
 
     for bad in ("ftp://host/raw", "file://otherhost/raw", "s3://", "s3://bucket/../x"):

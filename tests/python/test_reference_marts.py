@@ -17,7 +17,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Hashable
 from dataclasses import astuple, dataclass, fields
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -40,7 +40,7 @@ from ingest.warehouse.lake import connect
 
 PROJECT = Path(__file__).resolve().parents[2]
 DBT = PROJECT / ".venv" / "bin" / "dbt"
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 REL_TOLERANCE = ABS_TOLERANCE = 1e-9
 MAX_DIFF_ROWS = 12
 DESKTOP_UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"
@@ -66,7 +66,7 @@ def _event(event_id: str, student_id: str, event_type: str, ts: datetime, course
 
 
 def _at(day: date, hour: int, minute: int = 0, second: int = 0) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=timezone.utc)
+    return datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=UTC)
 
 
 EDGE_COURSE = "edge-course"
@@ -221,7 +221,7 @@ def _load_windows(base: Path, today: date) -> Path:
 @pytest.fixture(scope="session")
 def _builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
     """Both warehouses, their dbt builds run in parallel, and the reference on each one's raw.events."""
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     bases = {name: tmp_path_factory.mktemp(f"reference_marts_{name}") for name in ("sample", "windows")}
     warehouses = {"sample": _load_sample(bases["sample"], today), "windows": _load_windows(bases["windows"], today)}
     running = {name: _start_dbt(bases[name], warehouses[name]) for name in bases}
@@ -430,7 +430,7 @@ def test_reference_window_edges(windows: Built) -> None:
     """The window sums of win-edges, worked out from WINDOW_DAYS by hand."""
     result = windows.reference
     last = max(e.date for e in result.events)
-    assert last == datetime.now(timezone.utc).date() - timedelta(days=1)
+    assert last == datetime.now(UTC).date() - timedelta(days=1)
     seconds = {k: 2**i / 2 for i, k in enumerate(WINDOW_DAYS)}
     correct = {k: i % 2 == 0 for i, k in enumerate(WINDOW_DAYS)}
     features = _by_key([f for f in result.student_features if f.student_hash == ref.student_hash("win-edges")],

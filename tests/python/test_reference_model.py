@@ -12,7 +12,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from ingest.warehouse.lake import connect
 
 PROJECT = Path(__file__).resolve().parents[2]
 DBT = PROJECT / ".venv" / "bin" / "dbt"
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 FLOAT_TOLERANCE = 1e-6
 MAX_DIFF_ROWS = 10
 
@@ -57,7 +57,7 @@ def _line(event: dict[str, Any] | str) -> str:
 def edge_lines(day: date) -> tuple[list[str], list[str], list[str]]:
     """Lines of edge_a.jsonl and edge_b.jsonl (first load) and aaa_late.jsonl (second load)."""
     d, d1 = day.isoformat(), (day + timedelta(days=1)).isoformat()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     video = {"video_id": "v1", "video_duration_seconds": 300.0, "position_seconds": 10}
     a: list[dict[str, Any] | str] = [
         # Sessionization: gap of exactly 30 min continues, 30 min + 1 ms starts a new session.
@@ -192,7 +192,7 @@ def _read_raw(warehouse: Path) -> list[ref.RawRecord]:
 @pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     base = tmp_path_factory.mktemp("reference_model")
-    start = datetime.now(timezone.utc).date() - timedelta(days=6)
+    start = datetime.now(UTC).date() - timedelta(days=6)
     raw = base / "raw"
     generate(GenerateConfig(students=60, days=4, start=start, seed=3, out=raw), progress=False)
     edge_a, edge_b, late = edge_lines(start)
@@ -226,7 +226,7 @@ def _columns(built: Built, schema: str, table: str) -> set[str]:
 def _iso(value: datetime | int) -> str:
     if isinstance(value, int):
         value = EPOCH + timedelta(microseconds=value)
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 TOLERANCE = Tolerance(absolute=FLOAT_TOLERANCE)
@@ -473,5 +473,5 @@ def test_reference_edge_cases(built: Built) -> None:
     day_after = [a for a in built.reference.daily_activity
                  if a.student_hash == midnight.student_hash and a.date == events["edge-mid-2"].date]
     assert [(a.total_sessions, a.total_time_spent_seconds, a.quizzes_attempted) for a in day_after] == [(0, 0.0, 1)]
-    assert ref.session_id("h", datetime(2025, 11, 15, 8, tzinfo=timezone.utc)) == \
+    assert ref.session_id("h", datetime(2025, 11, 15, 8, tzinfo=UTC)) == \
         ref.hashlib.md5(b"h:2025-11-15T08:00:00.000000").hexdigest()

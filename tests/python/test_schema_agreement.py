@@ -21,7 +21,7 @@ import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -96,7 +96,8 @@ ODD_BUT_NOT_BLANK = st.sampled_from(["\u00a0", "\u3000", "\x0b", "\x0c", "\u200b
 SMALL_TEXT = st.text(max_size=12)
 NON_STRINGS = st.one_of(
     st.integers(-10**6, 10**6), st.floats(allow_nan=False, allow_infinity=False), st.booleans(),
-    st.lists(st.integers(0, 3), max_size=2), st.dictionaries(st.sampled_from(["a", "id"]), st.integers(0, 3), max_size=1),
+    st.lists(st.integers(0, 3), max_size=2),
+    st.dictionaries(st.sampled_from(["a", "id"]), st.integers(0, 3), max_size=1),
 )
 ANY_JSON = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False), SMALL_TEXT),
@@ -213,7 +214,7 @@ def instants(received_at: datetime) -> st.SearchStrategy[datetime]:
     micros = st.integers(0, 999_999).map(lambda us: timedelta(microseconds=us))
     near_limit = int((MAX_FUTURE - FUTURE_BOUND_GUARD).total_seconds())
     past_limit = int((MAX_FUTURE + FUTURE_BOUND_GUARD).total_seconds())
-    millennium = datetime(2000, 1, 1, tzinfo=timezone.utc)
+    millennium = datetime(2000, 1, 1, tzinfo=UTC)
     return st.one_of(
         st.builds(lambda s, us: received_at - s - us, seconds(0, 40 * 86400), micros),
         st.builds(lambda s: received_at + s, seconds(0, near_limit)),
@@ -222,7 +223,7 @@ def instants(received_at: datetime) -> st.SearchStrategy[datetime]:
         st.builds(lambda s: received_at + timedelta(seconds=near_limit) - s, seconds(0, 3600)),
         st.builds(lambda s: received_at + timedelta(seconds=past_limit) + s, seconds(0, 3600)),
         st.builds(lambda us: millennium + timedelta(microseconds=us), st.integers(-3 * 3600 * 10**6, 3 * 3600 * 10**6)),
-        st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(1999, 12, 31), timezones=st.just(timezone.utc)),
+        st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(1999, 12, 31), timezones=st.just(UTC)),
     )
 
 
@@ -445,7 +446,8 @@ def number_event_ids(cases: list[Case]) -> list[Case]:
 
 
 Layout = tuple[bool, tuple[str, str], str]
-LAYOUTS = st.tuples(st.booleans(), st.sampled_from([(",", ":"), (", ", ": ")]), st.sampled_from(["", " ", "\t", "  \r"]))
+LAYOUTS = st.tuples(
+    st.booleans(), st.sampled_from([(",", ":"), (", ", ": ")]), st.sampled_from(["", " ", "\t", "  \r"]))
 
 
 def with_line(case: Case, layout: Layout) -> Case:
@@ -475,7 +477,7 @@ def draw_corpus(received_at: datetime) -> list[Case]:
     collect()
     drawn += [(case, PLAIN_LAYOUT) for case in timestamp_grid(received_at)]
     numbered = number_event_ids([case for case, _ in drawn])
-    return [with_line(case, layout) for case, (_, layout) in zip(numbered, drawn)]
+    return [with_line(case, layout) for case, (_, layout) in zip(numbered, drawn, strict=True)]
 
 
 PLAIN_LAYOUT: Layout = (False, (",", ":"), "")
@@ -484,8 +486,9 @@ PLAIN_LAYOUT: Layout = (False, (",", ":"), "")
 def timestamp_grid(received_at: datetime) -> list[Case]:
     """Every calendar and range edge once, in a valid page_view: random draws favour simple
     values and would reach 29 February 2100 at 24:00 too rarely."""
+    month_days = ((2, 28), (2, 29), (2, 30), (4, 30), (4, 31), (12, 31), (1, 0), (0, 1), (13, 1), (1, 32))
     dates = [f"{year:04d}-{month:02d}-{day:02d}" for year in (0, 4, 1900, 1999, 2000, 2024, 2100, 2400, 9999)
-             for month, day in ((2, 28), (2, 29), (2, 30), (4, 30), (4, 31), (12, 31), (1, 0), (0, 1), (13, 1), (1, 32))]
+             for month, day in month_days]
     times = ["24:00", "24:00:00", "24:00:00.0000001", "24:00:00,000001", "24:00:01", "23:59:60", "25:00", "23:60",
              "12:00:00.123456789"]
     texts = [f"{day}T{time}{offset}" for day in dates for time in times for offset in ("Z", "", "+99:99", "-05:30")]
@@ -553,7 +556,7 @@ class JudgedCorpus:
 @pytest.fixture(scope="module")
 def judged(tmp_path_factory: pytest.TempPathFactory) -> JudgedCorpus:
     base = tmp_path_factory.mktemp("agreement")
-    received_at = datetime.now(timezone.utc)
+    received_at = datetime.now(UTC)
     cases = draw_corpus(received_at) + [Case(f"known deviation: {name}", line, None)
                                         for name, line in KNOWN_DEVIATIONS.items()]
     assert not any(b"\n" in case.line for case in cases)
@@ -575,7 +578,8 @@ def disagreement_table(rows: list[Judged]) -> str:
     lines = [f"{'line':>5}  {'edge':<22}  {'warehouse':<22}  {'case':<40}  text"]
     for row in rows:
         text = row.case.line.decode("utf-8", "replace")
-        lines.append(f"{row.line_number:>5}  {row.edge:<22}  {row.warehouse:<22}  {row.case.label[:40]:<40}  {text[:160]}")
+        lines.append(f"{row.line_number:>5}  {row.edge:<22}  {row.warehouse:<22}  {row.case.label[:40]:<40}  "
+                     f"{text[:160]}")
     return "\n".join(lines)
 
 
@@ -611,7 +615,8 @@ def edge_verdict_of_event(event: dict[str, Any], received_at: datetime) -> str:
 
 
 @pytest.mark.parametrize("name", sorted(KNOWN_DEVIATIONS))
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="the warehouse's JSON reader deviates from the contract (see KNOWN_DEVIATIONS)")
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="the warehouse's JSON reader deviates from the contract (see KNOWN_DEVIATIONS)")
 def test_known_deviation(judged: JudgedCorpus, name: str) -> None:
     row = next(row for row in judged.rows if row.case.label == f"known deviation: {name}")
     assert row.edge == row.warehouse, disagreement_table([row])

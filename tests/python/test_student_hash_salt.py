@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 from small_dbt_runs import dbt_build, latest_write, loaded_warehouse, output
+from warehouses import copy_warehouse
 
 from ingest.settings import Settings
 from ingest.warehouse.dbt_runner import run_dbt
 from ingest.warehouse.lake import connect
 from ingest.warehouse.student_hash_salt import DEMO_SALT
-from warehouses import copy_warehouse
 
 # 40 characters, with the two that break naive quoting in SQL and in JSON.
 REAL_SALT = "salt'with\\backslash-0123456789abcdefghij"
@@ -36,7 +36,8 @@ def salted(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def student_hashes(warehouse: Path) -> tuple[set[str], set[str]]:
     """The student_hash values of silver.events_cleaned, and each raw student_id of raw.events."""
     with connect(Settings(warehouse_path=warehouse), read_only=True) as connection:
-        hashes = {h for (h,) in connection.execute("select distinct student_hash from silver.events_cleaned").fetchall()}
+        hashes = {h for (h,) in connection.execute(
+            "select distinct student_hash from silver.events_cleaned").fetchall()}
         ids = {i for (i,) in connection.execute(
             "select distinct json_extract_string(raw_line, '$.student_id') from raw.events where json_valid(raw_line)"
         ).fetchall() if i}
@@ -135,4 +136,5 @@ def test_a_production_target_refuses_the_demo_salt(salted: Path, tmp_path: Path)
 
     for refused in runs:
         assert refused.returncode == 1, output(refused)[-3000:]
-        assert "is marked production (var production, DBT_PRODUCTION=true) and refuses the public demo salt" in output(refused)
+        refusal = "is marked production (var production, DBT_PRODUCTION=true) and refuses the public demo salt"
+        assert refusal in output(refused)
