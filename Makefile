@@ -48,7 +48,7 @@ test-dbt: setup ## dbt build (models, data tests, unit tests) on a small generat
 	WAREHOUSE_PATH=$(TEST_WAREHOUSE) $(DBT) build --fail-fast
 
 LINT_EMPTY_WAREHOUSE := warehouse/lint-empty.sqlite
-lint: setup ## sqlfluff on models, tests and analyses; ruff on the Python and its tests, mypy on ingest/, orchestration/, readapi/, dashboards/ and bench/ (settings in pyproject.toml)
+lint: setup ## sqlfluff on models, tests and analyses; ruff and mypy on the Python and its tests (settings in pyproject.toml)
 	@# sqlfluff's dbt templater attaches the warehouse (created if new). A model renders one way
 	@# on a first build (no relation yet) and another on an incremental run: lint both renders,
 	@# on an empty warehouse and, once make test-dbt has built it, on the test warehouse.
@@ -59,6 +59,8 @@ lint: setup ## sqlfluff on models, tests and analyses; ruff on the Python and it
 		WAREHOUSE_PATH=$(TEST_WAREHOUSE) $(BIN)/sqlfluff lint models; fi
 	$(BIN)/ruff check ingest orchestration readapi dashboards tests/dashboards tests/python bench
 	$(BIN)/mypy
+	@# A run of its own: tests/python and tests/dashboards each have a conftest module.
+	$(BIN)/mypy tests/python
 
 docs: setup ## build the dbt docs site into target/
 	$(DBT) docs generate

@@ -27,10 +27,11 @@ import socket
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
+FixtureScope = Literal["session", "package", "module", "class", "function"]
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 SCRIPT = PROJECT_DIR / "scripts" / "kafka" / "kafka.sh"
 EX_NO_NETWORK = 75  # kafka.sh install: Maven Central unreachable
@@ -155,13 +156,13 @@ class KafkaBroker:
         self.stop()
 
 
-def broker_fixture(scope: str = "session", **kwargs: Any) -> Callable[..., Iterator[KafkaBroker]]:
+def broker_fixture(scope: FixtureScope = "session", **kwargs: Any) -> Callable[..., Iterator[KafkaBroker]]:
     """A pytest fixture of one running broker in a tmp data dir, stopped after its scope.
 
     In a test module: ``kafka_broker = broker_fixture()`` (or ``broker_fixture("module")``).
     """
 
-    @pytest.fixture(scope=scope)  # type: ignore[misc]
+    @pytest.fixture(scope=scope)
     def _kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
         with KafkaBroker(tmp_path_factory.mktemp("kafka"), **kwargs) as broker:
             yield broker

@@ -17,10 +17,13 @@ import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
 from ingest.api.process import free_port
+
+FixtureScope = Literal["session", "package", "module", "class", "function"]
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 SCRIPT = PROJECT_DIR / "scripts" / "postgres.sh"
@@ -61,8 +64,8 @@ class PostgresServer:
         return self._run("url", database).stdout.strip()
 
 
-def postgres_fixture(scope: str = "module") -> Callable[..., Iterator[PostgresServer]]:
-    @pytest.fixture(scope=scope)  # type: ignore[misc]
+def postgres_fixture(scope: FixtureScope = "module") -> Callable[..., Iterator[PostgresServer]]:
+    @pytest.fixture(scope=scope)
     def _postgres() -> Iterator[PostgresServer]:
         # Not under pytest's tmp folder: PostgreSQL runs as the `postgres` user, which cannot
         # traverse root's private folders; the script hands this folder over to it.

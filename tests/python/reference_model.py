@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeGuard
 
 import orjson
 
@@ -145,7 +145,7 @@ def is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and value.strip() == "")
 
 
-def is_number(value: Any) -> bool:
+def is_number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
@@ -299,13 +299,13 @@ def _boolean(value: Any) -> bool:
     return isinstance(value, bool)
 
 
-_VIDEO_RULES = {
+_VIDEO_RULES: dict[str, Callable[[Any], bool]] = {
     "video_id": _string,
     "watched_seconds": _number(0),
     "video_duration_seconds": _number(0, strict_minimum=True),
     "position_seconds": _number(0),
 }
-METADATA_RULES: Final = {
+METADATA_RULES: Final[dict[str, dict[str, Callable[[Any], bool]]]] = {
     "page_view": {"scroll_depth": _number(0, 100), "duration_seconds": _number(0)},
     **{video_type: _VIDEO_RULES for video_type in VIDEO_TYPES},
     "quiz_attempt": {

@@ -44,6 +44,7 @@ def row_differences(columns: tuple[str, ...], key_len: int, dbt_rows: list[Row],
         got, want = dbt_by_key.get(key), ref_by_key.get(key)
         note = f"  [{describe(key)}]" if describe else ""
         if want is None:
+            assert got is not None
             problems.append(f"only in dbt:       {dict(zip(columns, got, strict=True))}{note}")
         elif got is None:
             problems.append(f"only in reference: {dict(zip(columns, want, strict=True))}{note}")
@@ -52,7 +53,8 @@ def row_differences(columns: tuple[str, ...], key_len: int, dbt_rows: list[Row],
                       for c, g, w in zip(columns[key_len:], got[key_len:], want[key_len:], strict=True)
                       if not tolerance.same(g, w)]
             if fields:
-                problems.append(f"differs {dict(zip(columns[:key_len], key, strict=True))}: {'; '.join(fields)}{note}")
+                key_columns = dict(zip(columns[:key_len], want[:key_len], strict=True))
+                problems.append(f"differs {key_columns}: {'; '.join(fields)}{note}")
     return problems
 
 

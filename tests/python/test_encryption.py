@@ -38,7 +38,7 @@ def test_encrypted_data_files_hold_no_plaintext_event_data(tmp_path: Path, encry
     values = sample_values(tmp_path / "raw")
     assert values
     with connect(Settings(warehouse_path=settings.warehouse_path), read_only=True) as lake:  # no flag to read
-        assert lake.execute("select count(*) from raw.events").fetchone()[0] > 0
+        assert lake.execute("select count(*) from raw.events").fetchall()[0][0] > 0
     parquet = list(Path(f"{settings.warehouse_path}.files").rglob("*.parquet"))
     assert parquet
     on_disk = b"".join(path.read_bytes() for path in parquet)

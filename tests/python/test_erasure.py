@@ -70,7 +70,7 @@ def erased(built_warehouse: Settings, tmp_path_factory: pytest.TempPathFactory) 
     with connect(settings, read_only=True) as lake:
         student_id = lake.execute(
             "select min(e.student_id) from raw.stg_raw__events as e inner join raw.roster_enrollments as r "
-            "on e.student_id = r.user_id").fetchone()[0]
+            "on e.student_id = r.user_id").fetchall()[0][0]
     hash_ = student_hash(student_id)
     before = student_tables(settings)
     assert any(hash_ in repr(rows) for rows in before.values())
@@ -117,7 +117,7 @@ def test_a_raw_file_still_holding_the_student_never_brings_them_back(erased: dic
     another student's line of the same file goes through."""
     settings, folder = erased["settings"], erased["folder"]
     with connect(settings, read_only=True) as lake:
-        other = json.loads(lake.execute("select raw_line from raw.events limit 1").fetchone()[0])
+        other = json.loads(lake.execute("select raw_line from raw.events limit 1").fetchall()[0][0])
     mine = {**other, "student_id": erased["id"], "event_id": "late-copy-of-erased-1"}
     lines = [mine, {**other, "event_id": "late-copy-of-other-1"}]
     late = folder / "late" / "resent.jsonl"

@@ -44,7 +44,7 @@ def _consume(consumer: Consumer, count: int, timeout: float = 60) -> list[Messag
 
 
 def _seqs(messages: list[Message]) -> list[int]:
-    return [json.loads(m.value())["seq"] for m in messages]
+    return [json.loads(m.value() or b"null")["seq"] for m in messages]
 
 
 def test_produce_consume_and_survive_a_restart(kafka_broker: KafkaBroker) -> None:

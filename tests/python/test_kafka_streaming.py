@@ -54,7 +54,7 @@ def produce(broker: KafkaBroker, prefix: str, count: int, topics: tuple[str, ...
     ids = [f"{prefix}-{n}" for n in range(count)]
     for n, event_id in enumerate(ids):
         event = valid_event(event_id, student=f"s-{n % 37}")
-        producer.produce(topics[n % len(topics)], json.dumps(event).encode(), key=event["student_id"].encode())
+        producer.produce(topics[n % len(topics)], json.dumps(event).encode(), key=str(event["student_id"]).encode())
         if n % 1000 == 0:
             producer.poll(0)
     assert producer.flush(30) == 0

@@ -160,7 +160,7 @@ def test_a_failing_check_stops_every_downstream_asset_and_alerts(
     assert "not_null" in failed[0].check_name
     assert [(row["step"], row["result"]) for row in read_runs(settings)][-1] == ("dbt_daily", "failure")
 
-    sensors = {sensor.name: sensor for sensor in definitions.sensors}
+    sensors = {sensor.name: sensor for sensor in definitions.sensors or ()}
     failure = next(event for event in result.all_events if event.event_type == DagsterEventType.RUN_FAILURE)
     before = len(receiver.messages)
     sensors["alert_on_run_failure"](build_run_status_sensor_context(

@@ -87,7 +87,7 @@ def test_the_check_fails_and_the_webhook_hears_it(half_day_missing: tuple[Settin
         assert {name: evaluation.passed for name, evaluation in evaluations.items()} == {
             "raw_hours_present": False, "raw_source_fresh": True}  # loaded minutes ago, though hours are missing
 
-        sensor = next(sensor for sensor in definitions.sensors if sensor.name == "alert_on_check_failure")
+        sensor = next(sensor for sensor in definitions.sensors or () if sensor.name == "alert_on_check_failure")
         context = build_sensor_context(instance=instance)
         list(sensor(context) or [])
         [message] = [message["json"] for message in receiver.messages]

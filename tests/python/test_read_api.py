@@ -72,14 +72,14 @@ def api(built_warehouse: Settings) -> Iterator[Api]:
             "select t.teacher_id, t.class_id, t.course_id, t.school_id, min(s.student_hash) "
             "from silver.class_teachers as t inner join silver.class_students as s on t.class_id = s.class_id "
             "inner join gold.student_daily_activity as a on s.student_hash = a.student_hash "
-            "group by all order by t.class_id limit 1").fetchone()
+            "group by all order by t.class_id limit 1").fetchall()[0]
         other_class, other = db.execute(
             "select class_id, min(student_hash) from silver.class_students where school_id <> ? and student_hash not "
             "in (select student_hash from silver.class_students where school_id = ?) group by all order by 1 limit 1",
-            [school, school]).fetchone()
+            [school, school]).fetchall()[0]
         SCOPE.update(teacher=teacher, school=school, other_teacher=db.execute(
             "select min(teacher_id) from silver.class_teachers where school_id = ? and teacher_id <> ?",
-            [school, teacher]).fetchone()[0])
+            [school, teacher]).fetchall()[0][0])
     with built_warehouse_connection(built_warehouse) as lake:
         own_id = next(user for (user,) in lake.execute(
             "select distinct user_id from raw.roster_enrollments where role = 'student' and class_id = ?",
@@ -193,7 +193,7 @@ BAD_TOKENS = {
     "unknown role": lambda: jwt.encode(claims(role="superuser"), SECRET, algorithm="HS256"),
     "another audience": lambda: jwt.encode(claims(aud="another-api"), SECRET, algorithm="HS256"),
     "another issuer": lambda: jwt.encode(claims(iss="someone-else"), SECRET, algorithm="HS256"),
-    "unsigned (alg none)": lambda: jwt.encode(claims(), None, algorithm="none"),
+    "unsigned (alg none)": lambda: jwt.encode(claims(), "", algorithm="none"),
     "RS256 without a JWKS": lambda: jwt.encode(claims(), _rsa()[0], algorithm="RS256", headers={"kid": "k1"}),
     "not a JWT": lambda: "not-a-token",
 }
@@ -314,7 +314,7 @@ def test_the_copy_moves_to_new_snapshots_and_answers_while_a_build_runs(built_wa
     while build.poll() is None:
         refreshes += store.refresh()
         with store.cursor() as (db, _):
-            assert db.execute("select count(*) from gold.student_daily_activity").fetchone()[0] > 0
+            assert db.execute("select count(*) from gold.student_daily_activity").fetchall()[0][0] > 0
         time.sleep(0.2)
     assert build.returncode == 0, build.stdout.read() if build.stdout else ""
     store.refresh()

@@ -356,7 +356,7 @@ def test_column_types(sample: Built) -> None:
     """metrics.md: durations are seconds (double); ratios are doubles; counts are integers."""
     problems = []
     for (schema, table), expected in EXPECTED_TYPES.items():
-        actual = dict(_query(sample, "select column_name, data_type from information_schema.columns "
+        actual: dict[str, str] = dict(_query(sample, "select column_name, data_type from information_schema.columns "
                                      f"where table_schema = '{schema}' and table_name = '{table}'"))
         for column, kind in expected.items():
             got = actual.get(column)

@@ -110,7 +110,7 @@ NUMBER_EDGES = st.sampled_from([
 ])
 WRONG_TYPES = st.sampled_from(["5", "", "true", True, False, [], [1], {}, {"v": 1}, None])
 NUMBERS = st.one_of(NUMBER_EDGES, st.integers(), st.floats(allow_nan=False, allow_infinity=False), WRONG_TYPES)
-BOOLEANS = st.one_of(st.booleans(), st.sampled_from(["true", 1, 0, None, [], {}]))
+BOOLEANS: st.SearchStrategy[Any] = st.one_of(st.booleans(), st.sampled_from(["true", 1, 0, None, [], {}]))
 
 
 def fits_int32(value: Any) -> bool:
@@ -275,6 +275,7 @@ def valid_timestamp(received_at: datetime) -> st.SearchStrategy[str]:
 def valid_metadata(event_type: str) -> st.SearchStrategy[dict[str, Any]]:
     fraction = st.floats(0, 1)
     seconds = st.floats(0, 10_000, allow_subnormal=False)
+    keys: dict[str, st.SearchStrategy[Any]]
     if event_type == "page_view":
         keys = {"scroll_depth": st.one_of(fraction, st.integers(0, 100)), "duration_seconds": seconds}
     elif event_type.startswith("video_"):
@@ -306,7 +307,7 @@ def valid_event(draw: st.DrawFn, received_at: datetime) -> tuple[str, dict[str, 
     if event_type == "quiz_attempt":
         event["question_id"] = "q-1"
         metadata["quiz_id"] = "quiz-1"
-    if metadata or draw(st.booleans()):
+    if bool(metadata) or draw(st.booleans()):
         event["metadata"] = metadata
     return event_type, event
 
@@ -441,6 +442,7 @@ def number_event_ids(cases: list[Case]) -> list[Case]:
         event_id = previous_id if placeholder.reuse else f"e{index:06d}".ljust(placeholder.length, "x")
         event_id = placeholder.around + event_id + placeholder.around
         previous_id = event_id
+        assert case.event is not None  # it holds the placeholder
         numbered.append(Case(case.label, case.line, {**case.event, "event_id": event_id}))
     return numbered
 
