@@ -12,6 +12,7 @@ writing that table to Parquet. Each figure is the best of `--runs`. Usage:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -20,14 +21,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ingest.settings import Settings  # noqa: E402
+from ingest.settings import PROJECT_DIR, Settings  # noqa: E402
 from ingest.warehouse.dbt_runner import run_dbt  # noqa: E402
 from ingest.warehouse.lake import connect  # noqa: E402
 from ingest.warehouse.student_hash_salt import salt_from_environment  # noqa: E402
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-COMPILED = PROJECT_DIR / "target" / "compiled" / "student_behavior" / "models" / "staging" / "raw"
-STAGING_SQL = COMPILED / "stg_raw__events.sql"
+STAGING_SQL = PROJECT_DIR / "target/compiled/student_behavior/models/staging/raw/stg_raw__events.sql"
 
 
 def compiled_staging_sql(settings: Settings) -> str:
@@ -54,7 +53,9 @@ def main() -> int:
 
     settings = Settings.from_env()
     sql = compiled_staging_sql(settings).replace('"lake"."raw"."events"', "sampled_raw_events")
-    connection = connect(settings, read_only=True, memory_limit="5GB", preserve_insertion_order=False)
+    # The session dbt's profile gives its models (profiles/profiles.yml, settings).
+    connection = connect(settings, read_only=True, memory_limit=os.environ.get("DUCKDB_MEMORY_LIMIT", "5GB"),
+                         preserve_insertion_order=False)
     connection.execute("set TimeZone = 'UTC'")
     connection.execute("set variable student_hash_salt = ?", [salt_from_environment()])
     connection.execute(
